@@ -1,0 +1,75 @@
+#pragma once
+// The recorded graph: a Node per differentiable op, Edges to where each input's gradient goes,
+// and SavedVariables that hold what a backward formula needs (checked against in-place writes).
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xgrad/tensor.hpp"
+
+namespace xgrad::autograd {
+
+struct Node;
+
+// Input `input_nr` of node `fn` receives this gradient. An edge without fn means "needs no gradient".
+struct Edge {
+  std::shared_ptr<Node> fn;
+  uint32_t input_nr = 0;
+  bool valid() const { return fn != nullptr; }
+};
+
+struct TensorMeta {
+  Shape sizes;
+  ScalarType dtype = kFloat32;
+};
+
+struct Node : std::enable_shared_from_this<Node> {
+  Node();
+  virtual ~Node();
+  virtual std::string name() const = 0;
+  // grads[i] is d(loss)/d(forward output i), undefined meaning zero. Returns one gradient per
+  // forward input (next_edges entry); undefined for inputs that need none.
+  virtual TensorList apply(TensorList&& grads) = 0;
+  // Frees saved tensors once backward has passed (unless retain_graph).
+  virtual void release_variables() {}
+
+  std::vector<Edge> next_edges;          // one per forward input
+  std::vector<TensorMeta> input_meta;    // shape/dtype of each forward input: what apply must return
+  std::vector<TensorMeta> output_meta;   // shape/dtype of each forward output
+  std::vector<std::weak_ptr<TensorImpl>> retained;  // outputs that called retain_grad()
+  uint64_t sequence_nr;                  // creation order; backward runs newest first
+};
+
+// Sums gradients into a leaf's .grad().
+struct AccumulateGrad : Node {
+  explicit AccumulateGrad(std::shared_ptr<TensorImpl> variable);
+  std::string name() const override { return "AccumulateGrad"; }
+  TensorList apply(TensorList&& grads) override;
+  std::shared_ptr<TensorImpl> variable;
+};
+
+// A tensor kept for backward. Outputs of the node itself are stored without their grad_fn (that
+// would be a cycle) and reconnected on unpack; the version counter catches in-place writes.
+class SavedVariable {
+ public:
+  SavedVariable() = default;
+  SavedVariable(const Tensor& t, bool is_output);
+  Tensor unpack(const std::shared_ptr<Node>& owner, const std::string& op) const;
+  void reset() { data_ = Tensor(); }
+  bool was_defined() const { return defined_; }
+
+ private:
+  Tensor data_;
+  uint64_t version_ = 0;
+  bool defined_ = false;
+  bool is_output_ = false;
+  bool requires_grad_ = false;
+  uint32_t output_nr_ = 0;
+};
+
+// Where a gradient for `t` must flow: its grad_fn, or its leaf accumulator; invalid if none.
+Edge gradient_edge(const Tensor& t);
+
+}  // namespace xgrad::autograd

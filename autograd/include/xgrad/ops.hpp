@@ -1,0 +1,187 @@
+#pragma once
+// The differentiable ops. Every one records its backward when an input requires grad, broadcasts
+// where PyTorch broadcasts, and throws xgrad::Error naming itself on bad input.
+// Negative dims count from the end, as in PyTorch.
+#include <optional>
+#include <string>
+
+#include "xgrad/tensor.hpp"
+
+namespace xgrad {
+
+// ---- broadcasting (the one helper every backward uses to undo it)
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op = "broadcast");
+// Sums `t` down to `shape` (the inverse of broadcasting `shape` up to t's shape).
+Tensor sum_to(const Tensor& t, const Shape& shape);
+
+// ---- elementwise, binary (tensor–tensor; scalars through the operators below)
+Tensor add(const Tensor& a, const Tensor& b, double alpha = 1.0);  // a + alpha·b
+Tensor sub(const Tensor& a, const Tensor& b, double alpha = 1.0);  // a − alpha·b
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, double exponent);
+Tensor pow(const Tensor& a, const Tensor& exponent);
+Tensor pow(double base, const Tensor& exponent);
+Tensor maximum(const Tensor& a, const Tensor& b);  // ties share the gradient equally
+Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
+Tensor where(const Tensor& condition, const Tensor& a, double b);
+Tensor where(const Tensor& condition, double a, const Tensor& b);
+
+// comparisons return kBool and are not differentiable
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor logical_not(const Tensor& a);
+Tensor logical_and(const Tensor& a, const Tensor& b);
+Tensor logical_or(const Tensor& a, const Tensor& b);
+
+// ---- elementwise, unary (integer inputs are promoted to Float32)
+Tensor neg(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor rsqrt(const Tensor& x);
+Tensor abs(const Tensor& x);
+Tensor sign(const Tensor& x);
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor relu(const Tensor& x);
+Tensor erf(const Tensor& x);
+// approximate: "none" (x·Φ(x), the erf form) or "tanh".
+Tensor gelu(const Tensor& x, const std::string& approximate = "none");
+Tensor silu(const Tensor& x);
+Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max = std::nullopt);
+
+// ---- reductions (empty dims = all dims)
+Tensor sum(const Tensor& x);
+Tensor sum(const Tensor& x, const Shape& dims, bool keepdim = false);
+Tensor mean(const Tensor& x);
+Tensor mean(const Tensor& x, const Shape& dims, bool keepdim = false);
+Tensor var(const Tensor& x, int64_t correction = 1);
+Tensor var(const Tensor& x, const Shape& dims, int64_t correction = 1, bool keepdim = false);
+Tensor amax(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
+Tensor amin(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
+Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim = false);
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);  // kInt64, not differentiable
+
+// ---- linear algebra (OpenBLAS)
+// numpy/PyTorch matmul: 1-D·1-D dot, 2-D·2-D, batched N-D with broadcast batch dims.
+Tensor matmul(const Tensor& a, const Tensor& b);
+// op(a)·op(b), op transposing the last two dims when asked, without copying (q·kᵀ in attention).
+// a and b are at least 2-D; batch dims broadcast.
+Tensor matmul_t(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
+// x·weightᵀ + bias, weight (out, in), bias (out) or undefined; x (..., in).
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
+
+// ---- shape (reshape/view/squeeze/unsqueeze/flatten share storage; the rest copy)
+Tensor reshape(const Tensor& x, const Shape& shape);  // one dim may be -1
+Tensor view(const Tensor& x, const Shape& shape);
+Tensor flatten(const Tensor& x, int64_t start_dim = 0, int64_t end_dim = -1);
+Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);
+Tensor permute(const Tensor& x, const Shape& dims);
+Tensor unsqueeze(const Tensor& x, int64_t dim);
+Tensor squeeze(const Tensor& x);
+Tensor squeeze(const Tensor& x, int64_t dim);
+Tensor expand(const Tensor& x, const Shape& shape);  // -1 keeps a dim
+Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);
+Tensor cat(const TensorList& tensors, int64_t dim = 0);
+Tensor stack(const TensorList& tensors, int64_t dim = 0);
+TensorList split(const Tensor& x, int64_t split_size, int64_t dim = 0);
+TensorList split(const Tensor& x, const Shape& split_sizes, int64_t dim = 0);
+TensorList chunk(const Tensor& x, int64_t chunks, int64_t dim = 0);
+Tensor tril(const Tensor& x, int64_t diagonal = 0);
+Tensor triu(const Tensor& x, int64_t diagonal = 0);
+
+// ---- indexing
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
+// self with source's slices added at index along dim (out of place).
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source);
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+// weight rows picked by indices: out shape indices.shape + [D]. Rows at padding_idx get no gradient.
+Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int64_t> padding_idx = std::nullopt);
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
+
+// ---- fused kernels (one pass forward, one pass backward; twice differentiable)
+Tensor softmax(const Tensor& x, int64_t dim);
+Tensor log_softmax(const Tensor& x, int64_t dim);
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {},
+                  const Tensor& bias = {}, double eps = 1e-5);
+// Zeroes each element with probability p and scales the rest by 1/(1-p) when train is true.
+Tensor dropout(const Tensor& x, double p = 0.5, bool train = true);
+
+// ---- losses
+enum class Reduction { None, Mean, Sum };
+inline constexpr Reduction kNone = Reduction::None;
+inline constexpr Reduction kMean = Reduction::Mean;
+inline constexpr Reduction kSum = Reduction::Sum;
+
+struct NLLLossOptions {
+  NLLLossOptions& weight(const Tensor& w) { weight_ = w; return *this; }
+  NLLLossOptions& ignore_index(int64_t i) { ignore_index_ = i; return *this; }
+  NLLLossOptions& reduction(Reduction r) { reduction_ = r; return *this; }
+  Tensor weight_;
+  int64_t ignore_index_ = -100;
+  Reduction reduction_ = kMean;
+};
+
+struct CrossEntropyOptions {
+  CrossEntropyOptions& weight(const Tensor& w) { weight_ = w; return *this; }
+  CrossEntropyOptions& ignore_index(int64_t i) { ignore_index_ = i; return *this; }
+  CrossEntropyOptions& reduction(Reduction r) { reduction_ = r; return *this; }
+  CrossEntropyOptions& label_smoothing(double s) { label_smoothing_ = s; return *this; }
+  Tensor weight_;
+  int64_t ignore_index_ = -100;
+  Reduction reduction_ = kMean;
+  double label_smoothing_ = 0.0;
+};
+
+// input (N, C) or (N, C, d1, ...) or (C); target class indices (N) or (N, d1, ...) or ().
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLLossOptions& options = {});
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options = {});
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = kMean);
+
+// ---- comparisons of whole tensors (not recorded)
+bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);
+bool equal(const Tensor& a, const Tensor& b);
+
+// ---- operators
+Tensor operator+(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a, const Tensor& b);
+Tensor operator*(const Tensor& a, const Tensor& b);
+Tensor operator/(const Tensor& a, const Tensor& b);
+Tensor operator+(const Tensor& a, double b);
+Tensor operator-(const Tensor& a, double b);
+Tensor operator*(const Tensor& a, double b);
+Tensor operator/(const Tensor& a, double b);
+Tensor operator+(double a, const Tensor& b);
+Tensor operator-(double a, const Tensor& b);
+Tensor operator*(double a, const Tensor& b);
+Tensor operator/(double a, const Tensor& b);
+Tensor operator-(const Tensor& a);
+Tensor operator==(const Tensor& a, const Tensor& b);
+Tensor operator!=(const Tensor& a, const Tensor& b);
+Tensor operator>(const Tensor& a, const Tensor& b);
+Tensor operator>=(const Tensor& a, const Tensor& b);
+Tensor operator<(const Tensor& a, const Tensor& b);
+Tensor operator<=(const Tensor& a, const Tensor& b);
+Tensor operator==(const Tensor& a, double b);
+Tensor operator!=(const Tensor& a, double b);
+Tensor operator>(const Tensor& a, double b);
+Tensor operator>=(const Tensor& a, double b);
+Tensor operator<(const Tensor& a, double b);
+Tensor operator<=(const Tensor& a, double b);
+Tensor operator~(const Tensor& a);  // logical not of a Bool tensor
+Tensor operator&(const Tensor& a, const Tensor& b);
+Tensor operator|(const Tensor& a, const Tensor& b);
+
+// The 0-dim tensor a scalar becomes next to `like` (its dtype if floating, else Int64 or Float32).
+Tensor scalar_like(double value, const Tensor& like);
+
+}  // namespace xgrad

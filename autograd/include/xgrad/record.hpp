@@ -1,0 +1,34 @@
+#pragma once
+// How an op joins the graph: compute the result, then record(name, inputs, result, saved, backward).
+// The backward lambda is written with differentiable tensor ops, so grad-of-grad works for free.
+//
+//   Tensor exp(const Tensor& x) {
+//     Tensor y = kernels::exp(x);
+//     return record("ExpBackward", {x}, y, {y}, [](const BackwardCtx& c) -> TensorList {
+//       return {c.grad * c.saved[0]};
+//     });
+//   }
+#include <functional>
+#include <string>
+
+#include "xgrad/graph.hpp"
+
+namespace xgrad::autograd {
+
+struct BackwardCtx {
+  const TensorList& saved;  // the tensors passed as `saved`, unpacked (version-checked)
+  const Tensor& grad;       // gradient of the (single) output; never undefined
+  const std::vector<bool>& needs;  // needs[i]: input i wants a gradient
+  bool needs_input_grad(size_t i) const { return i < needs.size() && needs[i]; }
+};
+using BackwardFn = std::function<TensorList(const BackwardCtx&)>;
+
+// True when an op on these inputs must be recorded (grad mode on, some input requires grad).
+bool any_requires_grad(const TensorList& inputs);
+
+// Connects `output` to a new node running `backward`. `saved` may contain `output` itself.
+// Returns `output`. Does nothing (cheaply) when no input requires grad or grad mode is off.
+Tensor record(const char* name, const TensorList& inputs, Tensor output, const TensorList& saved,
+              BackwardFn backward);
+
+}  // namespace xgrad::autograd

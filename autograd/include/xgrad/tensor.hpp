@@ -1,0 +1,261 @@
+#pragma once
+// Tensor: a shared handle to a TensorImpl (contiguous row-major data + autograd metadata).
+// Copying a Tensor shares the same tensor, as in PyTorch; clone() copies the data.
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <vector>
+
+#include <xtensor/xadapt.hpp>
+#include <xtensor/xarray.hpp>
+#include <xtensor/xmath.hpp>
+
+#include "xgrad/dtype.hpp"
+#include "xgrad/error.hpp"
+
+namespace xgrad {
+
+using Shape = std::vector<int64_t>;
+class Tensor;
+using TensorList = std::vector<Tensor>;
+namespace autograd { struct Node; }
+
+// A flat, 64-byte aligned buffer. Several tensors may share one (reshape, view, squeeze).
+struct Storage {
+  explicit Storage(size_t nbytes);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data = nullptr;
+  size_t nbytes = 0;
+  uint64_t version = 0;    // bumped by every in-place write; saved tensors compare against it
+  bool has_views = false;  // some other tensor aliases this buffer
+};
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  Shape sizes;
+  int64_t numel = 1;
+  ScalarType dtype = kFloat32;
+
+  // Autograd metadata. A tensor with a grad_fn is a non-leaf; a leaf that requires grad
+  // accumulates into `grad` through its (lazily made, weakly held) grad accumulator.
+  bool requires_grad = false;
+  bool retains_grad = false;
+  std::shared_ptr<TensorImpl> grad;
+  std::shared_ptr<autograd::Node> grad_fn;
+  uint32_t output_nr = 0;
+  std::weak_ptr<autograd::Node> grad_accumulator;
+};
+
+// What factories take: a dtype (implicitly) or dtype + requires_grad, as libtorch's TensorOptions.
+struct TensorOptions {
+  TensorOptions() = default;
+  TensorOptions(ScalarType t) : dtype_(t) {}  // NOLINT: implicit on purpose
+  TensorOptions dtype(ScalarType t) const { auto o = *this; o.dtype_ = t; return o; }
+  TensorOptions requires_grad(bool r = true) const { auto o = *this; o.requires_grad_ = r; return o; }
+  ScalarType dtype_ = kFloat32;
+  bool requires_grad_ = false;
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // ---- metadata
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& sizes() const { return impl().sizes; }
+  Shape shape() const { return impl().sizes; }
+  int64_t size(int64_t dim) const;
+  int64_t dim() const { return static_cast<int64_t>(impl().sizes.size()); }
+  int64_t numel() const { return impl().numel; }
+  ScalarType dtype() const { return impl().dtype; }
+  ScalarType scalar_type() const { return impl().dtype; }
+  bool is_floating_point() const { return is_floating(dtype()); }
+  uint64_t _version() const { return impl().storage->version; }
+  TensorImpl& impl() const;
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  bool is_same(const Tensor& o) const { return impl_ == o.impl_; }
+
+  // ---- data access
+  template <class T> T* data_ptr() const;
+  void* raw_data() const { return impl().storage->data; }
+  template <class T> T item() const;
+  // A zero-copy xtensor view of the data, valid while this tensor lives.
+  template <class T> auto xt() const {
+    std::vector<size_t> shp(sizes().begin(), sizes().end());
+    return xt::adapt(data_ptr<T>(), static_cast<size_t>(numel()), xt::no_ownership(), shp);
+  }
+  template <class T> xt::xarray<T> to_xarray() const;
+
+  // ---- conversion and copies
+  Tensor to(ScalarType dtype) const;
+  Tensor clone() const;
+  Tensor detach() const;
+  Tensor& detach_();
+  Tensor contiguous() const { return *this; }  // storage is always contiguous
+
+  // ---- autograd
+  bool requires_grad() const { return impl().requires_grad; }
+  Tensor& requires_grad_(bool requires_grad = true);
+  bool is_leaf() const { return impl().grad_fn == nullptr; }
+  const std::shared_ptr<autograd::Node>& grad_fn() const { return impl().grad_fn; }
+  Tensor grad() const;
+  void set_grad(const Tensor& g) const;
+  Tensor& retain_grad();
+  bool retains_grad() const { return impl().retains_grad; }
+  void backward(const Tensor& gradient = {}, std::optional<bool> retain_graph = std::nullopt,
+                bool create_graph = false) const;
+
+  // ---- in-place ops (bump the version counter)
+  Tensor& add_(const Tensor& other, double alpha = 1.0);
+  Tensor& add_(double other);
+  Tensor& sub_(const Tensor& other, double alpha = 1.0);
+  Tensor& sub_(double other);
+  Tensor& mul_(const Tensor& other);
+  Tensor& mul_(double other);
+  Tensor& div_(const Tensor& other);
+  Tensor& div_(double other);
+  Tensor& zero_();
+  Tensor& fill_(double value);
+  Tensor& copy_(const Tensor& src);
+
+  // ---- ops as methods (see ops.hpp for their meaning)
+  Tensor add(const Tensor& o) const;
+  Tensor sub(const Tensor& o) const;
+  Tensor mul(const Tensor& o) const;
+  Tensor div(const Tensor& o) const;
+  Tensor neg() const;
+  Tensor pow(double exponent) const;
+  Tensor pow(const Tensor& exponent) const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor sqrt() const;
+  Tensor rsqrt() const;
+  Tensor abs() const;
+  Tensor tanh() const;
+  Tensor sigmoid() const;
+  Tensor relu() const;
+  Tensor clamp(std::optional<double> min, std::optional<double> max = std::nullopt) const;
+  Tensor sum() const;
+  Tensor sum(const Shape& dims, bool keepdim = false) const;
+  Tensor mean() const;
+  Tensor mean(const Shape& dims, bool keepdim = false) const;
+  Tensor var(const Shape& dims, int64_t correction = 1, bool keepdim = false) const;
+  Tensor amax(const Shape& dims, bool keepdim = false) const;
+  Tensor amin(const Shape& dims, bool keepdim = false) const;
+  Tensor logsumexp(const Shape& dims, bool keepdim = false) const;
+  Tensor matmul(const Tensor& o) const;
+  Tensor reshape(const Shape& shape) const;
+  Tensor view(const Shape& shape) const;
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
+  Tensor transpose(int64_t dim0, int64_t dim1) const;
+  Tensor t() const;
+  Tensor permute(const Shape& dims) const;
+  Tensor unsqueeze(int64_t dim) const;
+  Tensor squeeze() const;
+  Tensor squeeze(int64_t dim) const;
+  Tensor expand(const Shape& shape) const;
+  Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
+  Tensor index_select(int64_t dim, const Tensor& index) const;
+  Tensor gather(int64_t dim, const Tensor& index) const;
+  Tensor masked_fill(const Tensor& mask, double value) const;
+  Tensor tril(int64_t diagonal = 0) const;
+  Tensor triu(int64_t diagonal = 0) const;
+  Tensor softmax(int64_t dim) const;
+  Tensor log_softmax(int64_t dim) const;
+  TensorList split(int64_t split_size, int64_t dim = 0) const;
+  TensorList chunk(int64_t chunks, int64_t dim = 0) const;
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+
+// ---- factories
+Tensor empty(const Shape& sizes, TensorOptions options = {});
+Tensor zeros(const Shape& sizes, TensorOptions options = {});
+Tensor ones(const Shape& sizes, TensorOptions options = {});
+Tensor full(const Shape& sizes, double value, TensorOptions options = {});
+// Int64 when start, end and step are whole numbers, else Float32, unless a dtype is given.
+Tensor arange(double end, std::optional<ScalarType> dtype = std::nullopt);
+Tensor arange(double start, double end, double step = 1.0, std::optional<ScalarType> dtype = std::nullopt);
+Tensor rand(const Shape& sizes, TensorOptions options = {});
+Tensor randn(const Shape& sizes, TensorOptions options = {});
+Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions options = kInt64);
+Tensor empty_like(const Tensor& t);
+Tensor zeros_like(const Tensor& t);
+Tensor ones_like(const Tensor& t);
+Tensor full_like(const Tensor& t, double value);
+Tensor rand_like(const Tensor& t);
+Tensor randn_like(const Tensor& t);
+Tensor scalar_tensor(double value, TensorOptions options = {});
+
+// tensor({1.0, 2.0}) is Float32, tensor({1, 2}) is Int64, tensor({true}) is Bool, unless a dtype is given.
+template <class T>
+Tensor tensor(const std::vector<T>& values, std::optional<ScalarType> dtype = std::nullopt);
+template <class T>
+Tensor tensor(std::initializer_list<T> values, std::optional<ScalarType> dtype = std::nullopt) {
+  return tensor(std::vector<T>(values), dtype);
+}
+
+// Copies an xtensor expression into a new tensor of the matching dtype.
+template <class E>
+Tensor from_xarray(const E& expr);
+
+// ---- template definitions
+template <class T>
+T* Tensor::data_ptr() const {
+  XG_CHECK(dtype_of<T>::value == dtype(), "data_ptr: tensor is ", dtype_name(dtype()),
+           ", asked for ", dtype_name(dtype_of<T>::value));
+  return static_cast<T*>(impl().storage->data);
+}
+
+template <class T>
+T Tensor::item() const {
+  XG_CHECK(numel() == 1, "item: a Tensor with ", numel(), " elements (shape ", sizes(),
+           ") cannot be converted to a scalar");
+  return dispatch(dtype(), [&]<class S>() { return static_cast<T>(*static_cast<const S*>(raw_data())); });
+}
+
+template <class T>
+xt::xarray<T> Tensor::to_xarray() const {
+  Tensor src = dtype() == dtype_of<T>::value ? *this : to(dtype_of<T>::value);
+  std::vector<size_t> shp(sizes().begin(), sizes().end());
+  xt::xarray<T> out = xt::zeros<T>(shp);
+  if (numel() > 0) std::memcpy(out.data(), src.raw_data(), numel() * sizeof(T));
+  return out;
+}
+
+template <class T>
+Tensor tensor(const std::vector<T>& values, std::optional<ScalarType> dtype) {
+  using S = std::conditional_t<std::is_same_v<T, bool>, bool,
+                               std::conditional_t<std::is_integral_v<T>, int64_t,
+                                                  std::conditional_t<std::is_same_v<T, double>, double, float>>>;
+  ScalarType natural = std::is_floating_point_v<T> ? kFloat32 : dtype_of<S>::value;
+  Tensor t = empty({static_cast<int64_t>(values.size())}, dtype_of<S>::value);
+  S* p = t.data_ptr<S>();
+  for (size_t i = 0; i < values.size(); ++i) p[i] = static_cast<S>(values[i]);
+  return t.to(dtype.value_or(natural));
+}
+
+template <class E>
+Tensor from_xarray(const E& expr) {
+  using T = std::decay_t<typename E::value_type>;
+  using S = std::conditional_t<std::is_same_v<T, bool>, bool,
+                               std::conditional_t<std::is_integral_v<T>, int64_t, T>>;
+  static_assert(std::is_same_v<S, float> || std::is_same_v<S, double> || std::is_same_v<S, int64_t> ||
+                    std::is_same_v<S, bool>,
+                "from_xarray: element type must be float, double, an integer or bool");
+  xt::xarray<S> a = xt::cast<S>(expr);
+  Tensor t = empty(Shape(a.shape().begin(), a.shape().end()), dtype_of<S>::value);
+  if (a.size() > 0) std::memcpy(t.raw_data(), a.data(), a.size() * sizeof(S));
+  return t;
+}
+
+}  // namespace xgrad

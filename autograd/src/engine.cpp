@@ -1,0 +1,233 @@
+// The backward pass: count dependencies, then run nodes newest-first once all their gradients
+// have arrived, summing gradients that meet at a node.
+#include "xgrad/engine.hpp"
+
+#include <cmath>
+#include <queue>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "xgrad/grad_mode.hpp"
+#include "xgrad/graph.hpp"
+#include "xgrad/ops.hpp"
+
+namespace xgrad {
+
+using autograd::Edge;
+using autograd::Node;
+
+namespace {
+
+bool has_nonfinite(const Tensor& t) {
+  if (!t.is_floating_point()) return false;
+  return dispatch_floating(t.dtype(), "anomaly", [&]<class T>() {
+    const T* p = t.data_ptr<T>();
+    for (int64_t i = 0; i < t.numel(); ++i)
+      if (!std::isfinite(p[i])) return true;
+    return false;
+  });
+}
+
+// Checks what a node returned against its forward inputs: count, shape (reducing a broadcast
+// gradient if a custom backward forgot to) and dtype.
+void validate_outputs(Node& node, TensorList& grads) {
+  XG_CHECK(grads.size() == node.next_edges.size(), node.name(), " returned ", grads.size(),
+           " gradients, expected ", node.next_edges.size());
+  for (size_t i = 0; i < grads.size(); ++i) {
+    Tensor& g = grads[i];
+    if (!g.defined() || !node.next_edges[i].valid()) continue;
+    const auto& meta = node.input_meta[i];
+    if (g.sizes() != meta.sizes) {
+      Shape b;
+      try { b = broadcast_shapes(meta.sizes, g.sizes()); } catch (const Error&) {}
+      XG_CHECK(b == g.sizes(), node.name(), " returned an invalid gradient at index ", i, ": got shape ",
+               g.sizes(), " but expected shape compatible with ", meta.sizes);
+      g = sum_to(g, meta.sizes);
+    }
+    if (g.dtype() != meta.dtype) g = g.to(meta.dtype);
+    if (AnomalyMode::is_enabled() && has_nonfinite(g))
+      throw Error(str("Function '", node.name(), "' returned nan or inf values in its ", i, "th output."));
+  }
+}
+
+void accumulate(Tensor& slot, const Tensor& g) {
+  if (!g.defined()) return;
+  // Out of place: `g` may be shared with another branch of the graph.
+  slot = slot.defined() ? slot + g : g;
+}
+
+struct CompareSeq {
+  bool operator()(const Node* a, const Node* b) const { return a->sequence_nr < b->sequence_nr; }
+};
+
+// outputs/grad_outputs seed the pass. With `inputs`, gradients arriving there are returned and
+// only the nodes leading to them run; without, every leaf's AccumulateGrad runs.
+TensorList run_backward(const TensorList& outputs, const TensorList& grad_outputs, bool keep_graph,
+                        bool create_graph, const TensorList& inputs, bool allow_unused, const char* api) {
+  XG_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), api, ": got ", outputs.size(),
+           " outputs but ", grad_outputs.size(), " grad_outputs");
+  XG_CHECK(!outputs.empty(), api, ": no outputs to differentiate");
+
+  std::vector<Edge> roots;
+  TensorList root_grads;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& out = outputs[i];
+    XG_CHECK(out.defined(), api, ": output ", i, " is undefined");
+    XG_CHECK(out.requires_grad(), api, ": element ", i,
+             " of tensors does not require grad and does not have a grad_fn");
+    Tensor g = grad_outputs.empty() ? Tensor() : grad_outputs[i];
+    if (!g.defined()) {
+      XG_CHECK(out.numel() == 1, api, ": grad can be implicitly created only for scalar outputs; output ", i,
+               " has shape ", out.sizes(), ", pass a gradient of that shape");
+      g = ones_like(out);
+    } else {
+      XG_CHECK(g.sizes() == out.sizes(), api, ": mismatch in shape: grad_output[", i, "] has a shape of ",
+               g.sizes(), " and output[", i, "] has a shape of ", out.sizes());
+      if (g.dtype() != out.dtype()) g = g.to(out.dtype());
+    }
+    roots.push_back(autograd::gradient_edge(out));
+    root_grads.push_back(g);
+  }
+
+  // Where to capture gradients for xg::grad.
+  std::unordered_map<Node*, std::vector<std::pair<uint32_t, size_t>>> captures;
+  std::vector<std::shared_ptr<Node>> keep_alive;  // accumulators made here for leaf inputs
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    XG_CHECK(inputs[i].defined() && inputs[i].requires_grad(), api, ": input ", i,
+             " does not require grad; call requires_grad_() on it first");
+    Edge e = autograd::gradient_edge(inputs[i]);
+    keep_alive.push_back(e.fn);
+    captures[e.fn.get()].push_back({e.input_nr, i});
+  }
+  const bool accumulate_leaves = inputs.empty();
+
+  // Which nodes matter: all of them for backward(); for grad(), those on a path to an input.
+  std::unordered_map<Node*, bool> needed;
+  {
+    // Iterative post-order DFS: graphs can be far deeper than the C++ stack.
+    std::vector<std::pair<Node*, size_t>> stack;
+    for (auto& r : roots) {
+      if (needed.count(r.fn.get())) continue;
+      needed[r.fn.get()] = false;
+      stack.push_back({r.fn.get(), 0});
+      while (!stack.empty()) {
+        Node* n = stack.back().first;
+        size_t i = stack.back().second++;
+        if (i < n->next_edges.size()) {
+          Node* child = n->next_edges[i].fn.get();
+          if (child && !needed.count(child)) {
+            needed[child] = false;
+            stack.push_back({child, 0});
+          }
+          continue;
+        }
+        bool need = accumulate_leaves || captures.count(n);
+        for (auto& e : n->next_edges)
+          if (e.valid() && needed[e.fn.get()]) need = true;
+        needed[n] = need;
+        stack.pop_back();
+      }
+    }
+  }
+
+  // Dependencies: how many needed edges point at each needed node.
+  std::unordered_map<Node*, int> deps;
+  {
+    std::unordered_set<Node*> seen;
+    std::vector<Node*> stack;
+    for (auto& r : roots)
+      if (needed[r.fn.get()] && seen.insert(r.fn.get()).second) stack.push_back(r.fn.get());
+    while (!stack.empty()) {
+      Node* n = stack.back();
+      stack.pop_back();
+      for (auto& e : n->next_edges) {
+        if (!e.valid() || !needed[e.fn.get()]) continue;
+        deps[e.fn.get()]++;
+        if (seen.insert(e.fn.get()).second) stack.push_back(e.fn.get());
+      }
+    }
+  }
+
+  std::unordered_map<Node*, TensorList> buffers;
+  auto buffer_of = [&](Node* n) -> TensorList& {
+    auto& b = buffers[n];
+    if (b.empty()) b.resize(std::max<size_t>(n->output_meta.size(), 1));
+    return b;
+  };
+  AutoGradMode mode(create_graph);
+  for (size_t i = 0; i < roots.size(); ++i) accumulate(buffer_of(roots[i].fn.get())[roots[i].input_nr], root_grads[i]);
+
+  std::priority_queue<Node*, std::vector<Node*>, CompareSeq> ready;
+  {
+    std::unordered_set<Node*> pushed;
+    for (auto& r : roots)
+      if (needed[r.fn.get()] && deps[r.fn.get()] == 0 && pushed.insert(r.fn.get()).second) ready.push(r.fn.get());
+  }
+
+  TensorList results(inputs.size());
+  while (!ready.empty()) {
+    Node* node = ready.top();
+    ready.pop();
+    TensorList grads = std::move(buffer_of(node));
+    buffers.erase(node);
+
+    for (size_t i = 0; i < node->retained.size() && i < grads.size(); ++i) {
+      auto impl = node->retained[i].lock();
+      if (!impl || !grads[i].defined()) continue;
+      Tensor held(impl);
+      Tensor g = create_graph ? grads[i] : grads[i].detach().clone();
+      held.set_grad(held.grad().defined() ? held.grad() + g : g);
+    }
+    auto cap = captures.find(node);
+    if (cap != captures.end())
+      for (auto& [input_nr, idx] : cap->second) results[idx] = grads[input_nr];
+
+    bool is_leaf_acc = dynamic_cast<autograd::AccumulateGrad*>(node) != nullptr;
+    if (is_leaf_acc && !accumulate_leaves) continue;  // xg::grad: captured above, .grad() untouched
+
+    bool any_child = false;
+    for (auto& e : node->next_edges) any_child |= e.valid() && needed[e.fn.get()];
+    if (!is_leaf_acc && !any_child) {
+      if (!keep_graph) node->release_variables();
+      continue;
+    }
+
+    // Custom nodes may be handed undefined gradients; built-in nodes treat them as zero.
+    TensorList out = node->apply(std::move(grads));
+    if (!keep_graph) node->release_variables();
+    if (is_leaf_acc) continue;
+    validate_outputs(*node, out);
+
+    for (size_t i = 0; i < node->next_edges.size(); ++i) {
+      const Edge& e = node->next_edges[i];
+      if (!e.valid() || !needed[e.fn.get()]) continue;
+      accumulate(buffer_of(e.fn.get())[e.input_nr], out[i]);
+      if (--deps[e.fn.get()] == 0) ready.push(e.fn.get());
+    }
+  }
+
+  if (!inputs.empty() && !allow_unused)
+    for (size_t i = 0; i < results.size(); ++i)
+      XG_CHECK(results[i].defined(), api, ": input ", i,
+               " appears to not have been used in the graph; pass allow_unused=true if this is intended");
+  if (!create_graph)
+    for (auto& r : results)
+      if (r.defined() && r.requires_grad()) r = r.detach();
+  return results;
+}
+
+}  // namespace
+
+void backward(const TensorList& outputs, const TensorList& grad_outputs, std::optional<bool> retain_graph,
+              bool create_graph) {
+  run_backward(outputs, grad_outputs, retain_graph.value_or(create_graph), create_graph, {}, false, "backward");
+}
+
+TensorList grad(const TensorList& outputs, const TensorList& inputs, const TensorList& grad_outputs,
+                std::optional<bool> retain_graph, bool create_graph, bool allow_unused) {
+  XG_CHECK(!inputs.empty(), "grad: no inputs to differentiate with respect to");
+  return run_backward(outputs, grad_outputs, retain_graph.value_or(create_graph), create_graph, inputs,
+                      allow_unused, "grad");
+}
+
+}  // namespace xgrad

@@ -1,0 +1,166 @@
+#include "xgrad/gradcheck.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "xgrad/engine.hpp"
+#include "xgrad/grad_mode.hpp"
+#include "xgrad/ops.hpp"
+
+namespace xgrad {
+
+namespace {
+
+Shape unravel(int64_t flat, const Shape& sizes) {
+  Shape idx(sizes.size());
+  for (int64_t d = static_cast<int64_t>(sizes.size()) - 1; d >= 0; --d) {
+    idx[d] = flat % sizes[d];
+    flat /= sizes[d];
+  }
+  return idx;
+}
+
+// Outputs as float64 copies (values only), the undefined and non-floating ones left out.
+std::vector<std::vector<double>> values_of(const TensorList& outs) {
+  std::vector<std::vector<double>> v;
+  for (const auto& o : outs) {
+    if (!o.defined() || !o.is_floating_point()) { v.emplace_back(); continue; }
+    Tensor d = o.detach().to(kFloat64);
+    const double* p = d.data_ptr<double>();
+    v.emplace_back(p, p + d.numel());
+  }
+  return v;
+}
+
+}  // namespace
+
+GradcheckReport gradcheck(const MultiFn& fn, const TensorList& inputs, const GradcheckOptions& opt) {
+  std::vector<size_t> diff;  // which inputs we differentiate
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& t = inputs[i];
+    if (!t.defined() || !t.requires_grad()) continue;
+    XG_CHECK(t.dtype() == kFloat64, "gradcheck: input ", i, " is ", dtype_name(t.dtype()),
+             "; gradcheck needs Float64 inputs (use .to(kFloat64)) to be meaningful");
+    diff.push_back(i);
+  }
+  XG_CHECK(!diff.empty(), "gradcheck: no input requires grad");
+
+  // Analytical Jacobian, one row per output element: J[o][e] = grads w.r.t. each diff input.
+  TensorList outs = fn(inputs);
+  auto base = values_of(outs);
+  TensorList diff_inputs;
+  for (size_t i : diff) diff_inputs.push_back(inputs[i]);
+  // analytic[o][e][k][m]: d out_o[e] / d input_diff[k][m]
+  std::vector<std::vector<std::vector<std::vector<double>>>> analytic(outs.size());
+  for (size_t o = 0; o < outs.size(); ++o) {
+    if (base[o].empty()) continue;
+    analytic[o].resize(base[o].size());
+    for (size_t e = 0; e < base[o].size(); ++e) {
+      auto& row = analytic[o][e];
+      for (size_t k = 0; k < diff.size(); ++k) row.emplace_back(static_cast<size_t>(inputs[diff[k]].numel()), 0.0);
+      if (!outs[o].requires_grad()) continue;  // a constant output: zero row
+      Tensor go = zeros(outs[o].sizes(), outs[o].dtype());
+      dispatch_floating(go.dtype(), "gradcheck", [&]<class T>() { go.data_ptr<T>()[e] = T(1); });
+      TensorList g = grad({outs[o]}, diff_inputs, {go}, /*retain_graph=*/true, false, /*allow_unused=*/true);
+      for (size_t k = 0; k < diff.size(); ++k) {
+        if (!g[k].defined()) continue;
+        Tensor gk = g[k].to(kFloat64);
+        const double* p = gk.data_ptr<double>();
+        std::copy(p, p + gk.numel(), row[k].begin());
+      }
+    }
+  }
+
+  // Numerical Jacobian by central differences, perturbing each input element in place.
+  GradcheckReport rep;
+  double worst = -1;
+  for (size_t k = 0; k < diff.size(); ++k) {
+    const Tensor& in = inputs[diff[k]];
+    double* p = in.data_ptr<double>();
+    for (int64_t m = 0; m < in.numel(); ++m) {
+      const double orig = p[m];
+      std::vector<std::vector<double>> plus, minus;
+      // Grad mode stays on: fn may differentiate internally (gradgradcheck's does).
+      p[m] = orig + opt.eps_;
+      plus = values_of(fn(inputs));
+      p[m] = orig - opt.eps_;
+      minus = values_of(fn(inputs));
+      p[m] = orig;
+      for (size_t o = 0; o < outs.size(); ++o)
+        XG_CHECK(plus[o].size() == base[o].size() && minus[o].size() == base[o].size(),
+                 "gradcheck: output ", o, " changed size when input ", diff[k], " was perturbed");
+      for (size_t o = 0; o < outs.size(); ++o) {
+        for (size_t e = 0; e < base[o].size(); ++e) {
+          double num = (plus[o][e] - minus[o][e]) / (2 * opt.eps_);
+          double ana = analytic[o][e][k][m];
+          double abs_err = std::fabs(num - ana);
+          if (std::isnan(num) != std::isnan(ana)) abs_err = INFINITY;
+          if (std::isnan(num) && std::isnan(ana)) abs_err = 0;
+          double rel_err = abs_err / std::max(std::fabs(num), 1e-12);
+          rep.max_abs_error = std::max(rep.max_abs_error, abs_err);
+          if (abs_err > opt.atol_) rep.max_rel_error = std::max(rep.max_rel_error, rel_err);
+          double excess = abs_err - (opt.atol_ + opt.rtol_ * std::fabs(num));
+          if (excess > 0) rep.ok = false;
+          if (excess > worst) {
+            worst = excess;
+            std::ostringstream os;
+            os << (rep.ok ? "largest deviation" : "Jacobian mismatch") << " for output " << o << " at "
+               << str(unravel(static_cast<int64_t>(e), outs[o].sizes())) << " with respect to input " << diff[k]
+               << " at " << str(unravel(m, in.sizes())) << ": numerical " << num << " vs analytical " << ana
+               << " (abs error " << abs_err << ", rel error " << rel_err << ")";
+            rep.message = os.str();
+          }
+        }
+      }
+    }
+  }
+  return rep;
+}
+
+GradcheckReport gradcheck(const Fn& fn, const TensorList& inputs, const GradcheckOptions& options) {
+  return gradcheck(MultiFn([&](const TensorList& in) { return TensorList{fn(in)}; }), inputs, options);
+}
+
+GradcheckReport gradgradcheck(const MultiFn& fn, const TensorList& inputs, const GradcheckOptions& options) {
+  std::vector<size_t> diff;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].defined() && inputs[i].requires_grad()) diff.push_back(i);
+  XG_CHECK(!diff.empty(), "gradgradcheck: no input requires grad");
+  // Random grad_outputs become extra inputs, so the check covers their derivatives too.
+  TensorList outs0;
+  {
+    NoGradGuard ng;
+    outs0 = fn(inputs);
+  }
+  TensorList all = inputs;
+  std::vector<size_t> out_slot;
+  for (const auto& o : outs0) {
+    if (o.defined() && o.is_floating_point()) {
+      out_slot.push_back(all.size());
+      all.push_back(randn(o.sizes(), kFloat64).requires_grad_());
+    } else {
+      out_slot.push_back(SIZE_MAX);
+    }
+  }
+  const size_t n_in = inputs.size();
+  MultiFn vjp = [&, n_in](const TensorList& a) -> TensorList {
+    TensorList in(a.begin(), a.begin() + n_in);
+    TensorList outs = fn(in);
+    TensorList ys, gos, xs;
+    for (size_t o = 0; o < outs.size(); ++o)
+      if (out_slot[o] != SIZE_MAX && outs[o].requires_grad()) {
+        ys.push_back(outs[o]);
+        gos.push_back(a[out_slot[o]]);
+      }
+    for (size_t i : diff) xs.push_back(in[i]);
+    if (ys.empty()) return TensorList(xs.size());
+    return grad(ys, xs, gos, true, /*create_graph=*/true, /*allow_unused=*/true);
+  };
+  return gradcheck(vjp, all, options);
+}
+
+GradcheckReport gradgradcheck(const Fn& fn, const TensorList& inputs, const GradcheckOptions& options) {
+  return gradgradcheck(MultiFn([&](const TensorList& in) { return TensorList{fn(in)}; }), inputs, options);
+}
+
+}  // namespace xgrad

@@ -1,0 +1,179 @@
+// Nodes, saved variables, and how an op records itself.
+#include "xgrad/graph.hpp"
+
+#include <atomic>
+
+#include "xgrad/grad_mode.hpp"
+#include "xgrad/ops.hpp"
+#include "xgrad/record.hpp"
+
+namespace xgrad::autograd {
+
+namespace {
+std::atomic<uint64_t> next_sequence_nr{0};
+}
+
+Node::Node() : sequence_nr(next_sequence_nr++) {}
+
+// Freeing a long chain of nodes recursively would overflow the stack; children whose last
+// reference is ours are released from one loop instead.
+Node::~Node() {
+  thread_local bool draining = false;
+  thread_local std::vector<std::shared_ptr<Node>> pending;
+  for (auto& e : next_edges)
+    if (e.fn && e.fn.use_count() == 1) pending.push_back(std::move(e.fn));
+  if (draining) return;
+  draining = true;
+  while (!pending.empty()) {
+    auto n = std::move(pending.back());
+    pending.pop_back();
+    n.reset();
+  }
+  draining = false;
+}
+
+namespace {
+// A second handle on t's data without its autograd metadata, invisible to users (not a "view").
+Tensor data_alias(const Tensor& t) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = t.impl().storage;
+  impl->sizes = t.sizes();
+  impl->numel = t.numel();
+  impl->dtype = t.dtype();
+  return Tensor(std::move(impl));
+}
+}  // namespace
+
+// ---------------------------------------------------------------- AccumulateGrad
+
+AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> v) : variable(std::move(v)) {
+  output_meta.push_back({variable->sizes, variable->dtype});
+}
+
+TensorList AccumulateGrad::apply(TensorList&& grads) {
+  Tensor g = std::move(grads[0]);
+  if (!g.defined()) return {};
+  auto& old = variable->grad;
+  if (GradMode::is_enabled()) {
+    // create_graph: the accumulated gradient stays differentiable.
+    old = old ? (Tensor(old) + g).impl_ptr() : g.impl_ptr();
+  } else if (!old) {
+    // Take the buffer when nobody else holds it; otherwise copy so later += can't alias.
+    bool sole = g.impl_ptr().use_count() == 1 && g.impl().storage.use_count() == 1 && !g.requires_grad();
+    old = sole ? g.impl_ptr() : g.detach().clone().impl_ptr();
+  } else {
+    Tensor(old).add_(g);
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------- SavedVariable
+
+SavedVariable::SavedVariable(const Tensor& t, bool is_output) : defined_(t.defined()), is_output_(is_output) {
+  if (!defined_) return;
+  version_ = t._version();
+  requires_grad_ = t.requires_grad();
+  output_nr_ = t.impl().output_nr;
+  // An output would own its grad_fn, which owns this: keep only the data and reconnect on unpack.
+  data_ = is_output ? data_alias(t) : t;
+}
+
+Tensor SavedVariable::unpack(const std::shared_ptr<Node>& owner, const std::string& op) const {
+  if (!defined_) return Tensor();
+  XG_CHECK(data_.defined(), "Trying to backward through the graph a second time (or to directly access saved tensors "
+           "after they have already been freed) in ", op, ". Specify retain_graph=true on the first backward call.");
+  XG_CHECK(data_._version() == version_,
+           "one of the variables needed for gradient computation has been modified by an inplace operation: ",
+           dtype_name(data_.dtype()), data_.sizes(), " is at version ", data_._version(), "; expected version ",
+           version_, " instead (saved by ", op, ")");
+  if (!is_output_) return data_;
+  Tensor t = data_alias(data_);
+  if (requires_grad_) {
+    t.impl().grad_fn = owner;
+    t.impl().output_nr = output_nr_;
+    t.impl().requires_grad = true;
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------- edges
+
+Edge gradient_edge(const Tensor& t) {
+  if (!t.defined() || !t.requires_grad()) return {};
+  auto& impl = t.impl();
+  if (impl.grad_fn) return {impl.grad_fn, impl.output_nr};
+  auto acc = impl.grad_accumulator.lock();
+  if (!acc) {
+    acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
+    impl.grad_accumulator = acc;
+  }
+  return {acc, 0};
+}
+
+// ---------------------------------------------------------------- record
+
+namespace {
+
+// The node every built-in op records: a name, saved tensors and a backward lambda.
+struct FunctionNode : Node {
+  std::string name_;
+  std::vector<SavedVariable> saved;
+  BackwardFn backward;
+  bool released = false;
+
+  std::string name() const override { return name_; }
+
+  TensorList apply(TensorList&& grads) override {
+    XG_CHECK(!released, "Trying to backward through the graph a second time (or to directly access saved tensors "
+             "after they have already been freed) in ", name_,
+             ". Specify retain_graph=true on the first backward call.");
+    if (!grads[0].defined()) return TensorList(next_edges.size());
+    TensorList unpacked;
+    unpacked.reserve(saved.size());
+    auto self = shared_from_this();
+    for (auto& s : saved) unpacked.push_back(s.unpack(self, name_));
+    std::vector<bool> needs(next_edges.size());
+    for (size_t i = 0; i < needs.size(); ++i) needs[i] = next_edges[i].valid();
+    return backward(BackwardCtx{unpacked, grads[0], needs});
+  }
+
+  void release_variables() override {
+    for (auto& s : saved) s.reset();
+    backward = nullptr;  // lambdas may capture tensors too
+    released = true;
+  }
+};
+
+}  // namespace
+
+bool any_requires_grad(const TensorList& inputs) {
+  if (!GradMode::is_enabled()) return false;
+  for (const auto& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+Tensor record(const char* name, const TensorList& inputs, Tensor output, const TensorList& saved,
+              BackwardFn backward) {
+  if (!any_requires_grad(inputs)) return output;
+  auto node = std::make_shared<FunctionNode>();
+  node->name_ = name;
+  node->next_edges.reserve(inputs.size());
+  node->input_meta.reserve(inputs.size());
+  for (const auto& in : inputs) {
+    node->next_edges.push_back(gradient_edge(in));
+    node->input_meta.push_back(in.defined() ? TensorMeta{in.sizes(), in.dtype()} : TensorMeta{});
+  }
+  node->output_meta.push_back({output.sizes(), output.dtype()});
+  // The output is marked first so that saving it sees requires_grad and its output_nr.
+  auto& oi = output.impl();
+  oi.grad_fn = node;
+  oi.output_nr = 0;
+  oi.requires_grad = true;
+  node->saved.reserve(saved.size());
+  for (const auto& s : saved) node->saved.emplace_back(s, s.defined() && s.is_same(output));
+  node->backward = std::move(backward);
+  return output;
+}
+
+}  // namespace xgrad::autograd

@@ -1,0 +1,52 @@
+#pragma once
+// A raw broadcasting loop over up to three operands. Used where xtensor + xsimd can't go:
+// Bool results and Bool conditions (xsimd's batch_bool does not mix with other element types).
+#include <array>
+#include <cstdint>
+
+#include "xgrad/tensor.hpp"
+
+namespace xgrad::kernels {
+
+// Calls f(out_index, index_in_operand_0, ..., index_in_operand_{N-1}) for every element of `out`,
+// each operand shape right-aligned and broadcast (size-1 dims repeat).
+template <size_t N, class F>
+void broadcast_for_each(const Shape& out, const std::array<const Shape*, N>& shapes, F&& f) {
+  const int64_t nd = static_cast<int64_t>(out.size());
+  int64_t total = 1;
+  for (int64_t s : out) total *= s;
+  bool same = true;
+  for (auto* s : shapes) same &= *s == out;
+  if (same) {
+    for (int64_t i = 0; i < total; ++i) {
+      std::array<int64_t, N> idx;
+      idx.fill(i);
+      std::apply([&](auto... k) { f(i, k...); }, idx);
+    }
+    return;
+  }
+  // Strides of each operand in the output's index space (0 where broadcast).
+  std::array<Shape, N> st;
+  for (size_t k = 0; k < N; ++k) {
+    const Shape& s = *shapes[k];
+    st[k].assign(nd, 0);
+    int64_t stride = 1;
+    for (int64_t d = nd - 1, sd = static_cast<int64_t>(s.size()) - 1; sd >= 0; --d, --sd) {
+      if (s[sd] != 1) st[k][d] = stride;
+      stride *= s[sd];
+    }
+  }
+  Shape pos(nd, 0);
+  std::array<int64_t, N> off{};
+  for (int64_t i = 0; i < total; ++i) {
+    std::apply([&](auto... k) { f(i, k...); }, off);
+    for (int64_t d = nd - 1; d >= 0; --d) {
+      for (size_t k = 0; k < N; ++k) off[k] += st[k][d];
+      if (++pos[d] < out[d]) break;
+      for (size_t k = 0; k < N; ++k) off[k] -= st[k][d] * out[d];
+      pos[d] = 0;
+    }
+  }
+}
+
+}  // namespace xgrad::kernels

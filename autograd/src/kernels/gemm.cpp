@@ -1,0 +1,28 @@
+#include "kernels/gemm.hpp"
+
+#include <algorithm>
+#include <xtensor-blas/xblas.hpp>
+
+namespace xgrad::kernels {
+
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, const T* B, T beta,
+          T* C) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {  // BLAS leaves C untouched for K = 0 only when beta = 1
+    for (int64_t i = 0; i < M * N; ++i) C[i] = beta == T(0) ? T(0) : beta * C[i];
+    return;
+  }
+  using cxxblas::Transpose;
+  const int lda = static_cast<int>(trans_a ? M : K), ldb = static_cast<int>(trans_b ? K : N);
+  cxxblas::gemm(cxxblas::StorageOrder::RowMajor, trans_a ? Transpose::Trans : Transpose::NoTrans,
+                trans_b ? Transpose::Trans : Transpose::NoTrans, static_cast<int>(M), static_cast<int>(N),
+                static_cast<int>(K), alpha, A, std::max(lda, 1), B, std::max(ldb, 1), beta, C,
+                std::max(static_cast<int>(N), 1));
+}
+
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, const float*, float, float*);
+template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, const double*, double,
+                           double*);
+
+}  // namespace xgrad::kernels

@@ -1,0 +1,12 @@
+#pragma once
+// C = alpha·op(A)·op(B) + beta·C on row-major buffers, through xtensor-blas's cxxblas (OpenBLAS).
+#include <cstdint>
+
+namespace xgrad::kernels {
+
+// op(A) is (M, K): A stored (M, K) or, when trans_a, (K, M); likewise op(B) is (K, N). C is (M, N).
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, const T* B, T beta,
+          T* C);
+
+}  // namespace xgrad::kernels

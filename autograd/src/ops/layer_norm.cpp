@@ -1,0 +1,127 @@
+// Fused layer norm over the trailing normalized_shape: forward saves (mean, rstd) per row as
+// llm.c does; backward is one pass. Under create_graph the same formulas run as tensor ops.
+#include <cmath>
+
+#include "ops/dims.hpp"
+#include "xgrad/grad_mode.hpp"
+#include "xgrad/ops.hpp"
+#include "xgrad/record.hpp"
+
+namespace xgrad {
+
+using autograd::BackwardCtx;
+using autograd::record;
+
+namespace {
+
+template <class T>
+void layer_norm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, int64_t rows, int64_t D,
+                        double eps) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* px = x + r * D;
+    T* py = y + r * D;
+    T s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = 0; i < D; ++i) s += px[i];
+    const T m = s / static_cast<T>(D);
+    T v = 0;
+#pragma omp simd reduction(+ : v)
+    for (int64_t i = 0; i < D; ++i) v += (px[i] - m) * (px[i] - m);
+    const T rs = T(1) / std::sqrt(v / static_cast<T>(D) + static_cast<T>(eps));
+#pragma omp simd
+    for (int64_t i = 0; i < D; ++i) {
+      T n = (px[i] - m) * rs;
+      py[i] = (w ? n * w[i] : n) + (b ? b[i] : T(0));
+    }
+    mean[r] = m;
+    rstd[r] = rs;
+  }
+}
+
+// dx = rstd·(dn − mean(dn) − n·mean(dn·n)) with n = (x−mean)·rstd, dn = g·w; dw += g·n; db += g.
+template <class T>
+void layer_norm_backward(const T* g, const T* x, const T* w, const T* mean, const T* rstd, T* dx, T* dw, T* db,
+                         int64_t rows, int64_t D) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T *pg = g + r * D, *px = x + r * D;
+    const T m = mean[r], rs = rstd[r];
+    T sum_dn = 0, sum_dn_n = 0;
+#pragma omp simd reduction(+ : sum_dn, sum_dn_n)
+    for (int64_t i = 0; i < D; ++i) {
+      T n = (px[i] - m) * rs;
+      T dn = w ? pg[i] * w[i] : pg[i];
+      sum_dn += dn;
+      sum_dn_n += dn * n;
+    }
+    const T a = sum_dn / static_cast<T>(D), c = sum_dn_n / static_cast<T>(D);
+    if (dx) {
+      T* pdx = dx + r * D;
+#pragma omp simd
+      for (int64_t i = 0; i < D; ++i) {
+        T n = (px[i] - m) * rs;
+        T dn = w ? pg[i] * w[i] : pg[i];
+        pdx[i] = rs * (dn - a - n * c);
+      }
+    }
+    if (dw) {
+#pragma omp simd
+      for (int64_t i = 0; i < D; ++i) dw[i] += pg[i] * (px[i] - m) * rs;
+    }
+    if (db) {
+#pragma omp simd
+      for (int64_t i = 0; i < D; ++i) db[i] += pg[i];
+    }
+  }
+}
+
+}  // namespace
+
+Tensor layer_norm(const Tensor& x0, const Shape& normalized_shape, const Tensor& w0, const Tensor& b0, double eps) {
+  XG_CHECK(x0.defined(), "layer_norm: input is undefined");
+  const int64_t k = static_cast<int64_t>(normalized_shape.size());
+  bool fits = k >= 1 && k <= x0.dim() &&
+              std::equal(normalized_shape.begin(), normalized_shape.end(), x0.sizes().end() - k);
+  XG_CHECK(fits, "layer_norm: input shape ", x0.sizes(), " doesn't end with normalized_shape ", normalized_shape);
+  XG_CHECK(!w0.defined() || w0.sizes() == normalized_shape, "layer_norm: weight shape ", w0.sizes(),
+           " must equal normalized_shape ", normalized_shape);
+  XG_CHECK(!b0.defined() || b0.sizes() == normalized_shape, "layer_norm: bias shape ", b0.sizes(),
+           " must equal normalized_shape ", normalized_shape);
+  XG_CHECK(eps >= 0, "layer_norm: eps must be non-negative, got ", eps);
+  XG_CHECK(x0.is_floating_point(), "layer_norm: expected a floating input, got ", dtype_name(x0.dtype()));
+  const ScalarType t = x0.dtype();
+  Tensor x = x0, w = w0.defined() ? w0.to(t) : w0, b = b0.defined() ? b0.to(t) : b0;
+  int64_t D = 1;
+  for (int64_t s : normalized_shape) D *= s;
+  const int64_t rows = D == 0 ? 0 : x.numel() / D;
+  Tensor y = empty_like(x), mu = empty({rows}, t), rstd = empty({rows}, t);
+  dispatch_floating(t, "layer_norm", [&]<class T>() {
+    layer_norm_forward<T>(x.data_ptr<T>(), w.defined() ? w.data_ptr<T>() : nullptr,
+                          b.defined() ? b.data_ptr<T>() : nullptr, y.data_ptr<T>(), mu.data_ptr<T>(),
+                          rstd.data_ptr<T>(), rows, D, eps);
+  });
+  Shape dims;
+  for (int64_t i = x.dim() - k; i < x.dim(); ++i) dims.push_back(i);
+  return record("LayerNormBackward", {x, w, b}, y, {x, w, mu, rstd},
+                [rows, D, dims, eps, ns = normalized_shape](const BackwardCtx& c) -> TensorList {
+                  const Tensor &X = c.saved[0], &W = c.saved[1], &g = c.grad;
+                  if (GradMode::is_enabled()) {  // create_graph: the same formulas as tensor ops
+                    Tensor m = mean(X, dims, true);
+                    Tensor rs = rsqrt(var(X, dims, 0, true) + eps);
+                    Tensor n = (X - m) * rs;
+                    Tensor dn = W.defined() ? g * W : g;
+                    Tensor dx = rs * (dn - mean(dn, dims, true) - n * mean(dn * n, dims, true));
+                    return {dx, W.defined() ? g * n : Tensor(), c.needs_input_grad(2) ? g : Tensor()};
+                  }
+                  Tensor dx = c.needs_input_grad(0) ? empty_like(X) : Tensor();
+                  Tensor dw = c.needs_input_grad(1) ? zeros_like(W) : Tensor();
+                  Tensor db = c.needs_input_grad(2) ? zeros(ns, X.dtype()) : Tensor();
+                  dispatch_floating(X.dtype(), "layer_norm_backward", [&]<class T>() {
+                    auto ptr = [](const Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
+                    layer_norm_backward<T>(g.data_ptr<T>(), X.data_ptr<T>(), ptr(W), c.saved[2].data_ptr<T>(),
+                                           c.saved[3].data_ptr<T>(), ptr(dx), ptr(dw), ptr(db), rows, D);
+                  });
+                  return {dx, dw, db};
+                });
+}
+
+}  // namespace xgrad

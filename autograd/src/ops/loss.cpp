@@ -1,0 +1,199 @@
+// Losses. cross_entropy is fused (log-softmax + NLL + label smoothing in one pass each way);
+// nll_loss and mse_loss are compositions of differentiable ops.
+#include <cmath>
+
+#include "ops/dims.hpp"
+#include "xgrad/grad_mode.hpp"
+#include "xgrad/ops.hpp"
+#include "xgrad/random.hpp"
+#include "xgrad/record.hpp"
+
+namespace xgrad {
+
+using autograd::BackwardCtx;
+using autograd::record;
+
+namespace {
+
+// Brings (N, C, d1, ...) to rows (N·d1·..., C) and targets to (N·d1·...); (C) with a 0-D target to (1, C).
+struct Rows {
+  Tensor x, target;
+  Shape none_shape;  // the shape of an unreduced loss
+};
+
+Rows to_rows(const Tensor& input, const Tensor& target, const char* op) {
+  XG_CHECK(input.defined() && target.defined(), op, ": input or target is undefined");
+  XG_CHECK(input.is_floating_point(), op, ": input must be floating, got ", dtype_name(input.dtype()));
+  XG_CHECK(target.dtype() == kInt64, op, ": target must hold class indices as Int64, got ",
+           dtype_name(target.dtype()));
+  if (input.dim() == 1) {
+    XG_CHECK(target.dim() == 0, op, ": for an input of shape ", input.sizes(), " the target must be 0-D, got ",
+             target.sizes());
+    return {unsqueeze(input, 0), reshape(target, {1}), {}};
+  }
+  XG_CHECK(input.dim() >= 2, op, ": input must be (C), (N, C) or (N, C, d1, ...), got ", input.sizes());
+  Shape expect = input.sizes();
+  expect.erase(expect.begin() + 1);
+  XG_CHECK(target.sizes() == expect, op, ": expected target of shape ", expect, " for input of shape ",
+           input.sizes(), ", got ", target.sizes());
+  if (input.dim() == 2) return {input, target, expect};
+  Shape perm{0};
+  for (int64_t d = 2; d < input.dim(); ++d) perm.push_back(d);
+  perm.push_back(1);
+  return {reshape(permute(input, perm), {-1, input.sizes()[1]}), reshape(target, {-1}), expect};
+}
+
+Tensor reduce_rows(const Tensor& per_row, const Tensor& denom, Reduction r, const Shape& none_shape) {
+  if (r == kNone) return reshape(per_row, none_shape);
+  if (r == kSum) return sum(per_row);
+  return sum(per_row) / denom;
+}
+
+void check_weight(const Tensor& w, int64_t C, const char* op) {
+  XG_CHECK(!w.defined() || (w.dim() == 1 && w.sizes()[0] == C), op, ": weight must be 1-D with one entry per class (",
+           C, "), got ", w.defined() ? w.sizes() : Shape{});
+}
+
+void check_targets(const Tensor& t, int64_t C, int64_t ignore, const char* op) {
+  const int64_t* p = t.data_ptr<int64_t>();
+  for (int64_t i = 0; i < t.numel(); ++i)
+    XG_CHECK(p[i] == ignore || (p[i] >= 0 && p[i] < C), op, ": target ", p[i], " is out of bounds for ", C,
+             " classes");
+}
+
+}  // namespace
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLLossOptions& o) {
+  Rows r = to_rows(log_probs, target, "nll_loss");
+  const int64_t C = r.x.sizes()[1];
+  check_weight(o.weight_, C, "nll_loss");
+  check_targets(r.target, C, o.ignore_index_, "nll_loss");
+  Tensor keep = r.target != scalar_tensor(static_cast<double>(o.ignore_index_), kInt64);
+  Tensor safe = where(keep, r.target, scalar_tensor(0, kInt64));
+  Tensor picked = squeeze(gather(r.x, 1, unsqueeze(safe, 1)), 1);
+  Tensor w = keep.to(r.x.dtype());
+  if (o.weight_.defined()) w = w * index_select(o.weight_.to(r.x.dtype()).detach(), 0, safe);
+  return reduce_rows(-picked * w, sum(w), o.reduction_, r.none_shape);
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& o) {
+  XG_CHECK(o.label_smoothing_ >= 0.0 && o.label_smoothing_ <= 1.0,
+           "cross_entropy: label_smoothing must be between 0.0 and 1.0, got ", o.label_smoothing_);
+  Rows r = to_rows(logits, target, "cross_entropy");
+  const Tensor& x = r.x;
+  const int64_t N = x.sizes()[0], C = x.sizes()[1];
+  check_weight(o.weight_, C, "cross_entropy");
+  check_targets(r.target, C, o.ignore_index_, "cross_entropy");
+  const ScalarType dt = x.dtype();
+  Tensor weight = o.weight_.defined() ? o.weight_.to(dt).detach() : Tensor();
+  const double eps = o.label_smoothing_;
+  const int64_t ignore = o.ignore_index_;
+  const Reduction red = o.reduction_;
+
+  // Forward, one pass per row: lse = logsumexp(x), nll = w_t·(lse − x_t), smooth = Σ_c w_c·(lse − x_c).
+  Tensor per_row = empty({N}, dt), lse = empty({N}, dt);
+  double denom = 0;
+  dispatch_floating(dt, "cross_entropy", [&]<class T>() {
+    const T* px = x.data_ptr<T>();
+    const int64_t* pt = r.target.data_ptr<int64_t>();
+    const T* pw = weight.defined() ? weight.data_ptr<T>() : nullptr;
+    T* out = per_row.data_ptr<T>();
+    T* pl = lse.data_ptr<T>();
+    for (int64_t i = 0; i < N; ++i) {
+      const T* row = px + i * C;
+      T m = -INFINITY;
+      for (int64_t c = 0; c < C; ++c) m = std::max(m, row[c]);
+      T s = 0;
+      for (int64_t c = 0; c < C; ++c) s += std::exp(row[c] - m);
+      const T l = m + std::log(s);
+      pl[i] = l;
+      const int64_t t = pt[i];
+      if (t == ignore) { out[i] = 0; continue; }
+      const T wt = pw ? pw[t] : T(1);
+      denom += wt;
+      T smooth = 0;
+      if (eps > 0)
+        for (int64_t c = 0; c < C; ++c) smooth += (pw ? pw[c] : T(1)) * (l - row[c]);
+      out[i] = T(1 - eps) * wt * (l - row[t]) + T(eps / C) * smooth;
+    }
+  });
+  Tensor den = scalar_tensor(denom, dt);
+  Tensor loss;
+  if (red == kNone) loss = detail::alias(per_row, r.none_shape);
+  else if (red == kSum) loss = sum(per_row);
+  else loss = sum(per_row) / den;
+
+  // dx_ic = s_i·[(1−ε)·w_t·(p_c − [c = t]) + (ε/C)·(p_c·Σw − w_c)], s_i the row's share of g.
+  return record("CrossEntropyBackward", {x}, loss, {x, r.target, weight, lse, den},
+                [N, C, eps, ignore, red](const BackwardCtx& c) -> TensorList {
+                  const Tensor &X = c.saved[0], &T_ = c.saved[1], &W = c.saved[2], &L = c.saved[3], &D = c.saved[4];
+                  Tensor s = red == kNone ? reshape(c.grad, {N}) : (red == kSum ? c.grad : c.grad / D);
+                  if (GradMode::is_enabled()) {  // create_graph: the same formula as tensor ops
+                    Tensor keep = T_ != scalar_tensor(static_cast<double>(ignore), kInt64);
+                    Tensor safe = where(keep, T_, scalar_tensor(0, kInt64));
+                    Tensor p = softmax(X, 1);
+                    Tensor onehot = (unsqueeze(safe, 1) == arange(static_cast<double>(C))).to(X.dtype());
+                    Tensor wt = keep.to(X.dtype());
+                    if (W.defined()) wt = wt * index_select(W, 0, safe);
+                    Tensor d = unsqueeze(wt, 1) * (p - onehot) * (1.0 - eps);
+                    if (eps > 0) {
+                      Tensor wsum = W.defined() ? sum(W) : scalar_tensor(static_cast<double>(C), X.dtype());
+                      Tensor wc = W.defined() ? W : ones({C}, X.dtype());
+                      d = d + unsqueeze(keep.to(X.dtype()), 1) * (p * wsum - wc) * (eps / C);
+                    }
+                    return {d * (red == kNone ? unsqueeze(s, 1) : s)};
+                  }
+                  Tensor gx = empty_like(X);
+                  dispatch_floating(X.dtype(), "cross_entropy_backward", [&]<class T>() {
+                    const T *px = X.data_ptr<T>(), *pl = L.data_ptr<T>(), *pw = W.defined() ? W.data_ptr<T>() : nullptr;
+                    const T* ps = s.data_ptr<T>();
+                    const int64_t* pt = T_.data_ptr<int64_t>();
+                    T* pg = gx.data_ptr<T>();
+                    T wsum = 0;
+                    for (int64_t k = 0; k < C; ++k) wsum += pw ? pw[k] : T(1);
+                    for (int64_t i = 0; i < N; ++i) {
+                      T* g = pg + i * C;
+                      const int64_t t = pt[i];
+                      if (t == ignore) { std::fill(g, g + C, T(0)); continue; }
+                      const T si = red == kNone ? ps[i] : ps[0];
+                      const T a = si * T(1 - eps) * (pw ? pw[t] : T(1)), b = si * T(eps / C);
+                      const T* row = px + i * C;
+                      for (int64_t k = 0; k < C; ++k) {
+                        T p = std::exp(row[k] - pl[i]);
+                        g[k] = a * p + b * (p * wsum - (pw ? pw[k] : T(1)));
+                      }
+                      g[t] -= a;
+                    }
+                  });
+                  return {gx};
+                });
+}
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  XG_CHECK(input.defined() && target.defined(), "mse_loss: input or target is undefined");
+  XG_CHECK(input.sizes() == target.sizes(), "mse_loss: input shape ", input.sizes(), " and target shape ",
+           target.sizes(), " differ");
+  Tensor d = input - target;
+  Tensor sq = d * d;
+  if (reduction == kNone) return sq;
+  return reduction == kSum ? sum(sq) : mean(sq);
+}
+
+Tensor dropout(const Tensor& x, double p, bool train) {
+  XG_CHECK(p >= 0.0 && p <= 1.0, "dropout: probability has to be between 0 and 1, but got ", p);
+  XG_CHECK(x.defined(), "dropout: input is undefined");
+  if (!train || p == 0.0) return x;
+  XG_CHECK(x.is_floating_point(), "dropout: input must be floating, got ", dtype_name(x.dtype()));
+  // One pass makes the scaled keep-mask (0 or 1/(1−p)); x·mask is then differentiable as a product.
+  Tensor mask = empty_like(x);
+  auto& gen = global_generator();
+  std::bernoulli_distribution keep(1.0 - p);
+  const double scale = p == 1.0 ? 0.0 : 1.0 / (1.0 - p);
+  dispatch_floating(x.dtype(), "dropout", [&]<class T>() {
+    T* m = mask.data_ptr<T>();
+    for (int64_t i = 0; i < x.numel(); ++i) m[i] = keep(gen) ? static_cast<T>(scale) : T(0);
+  });
+  return x * mask;
+}
+
+}  // namespace xgrad

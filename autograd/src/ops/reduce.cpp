@@ -1,0 +1,145 @@
+// Reductions over dims, each with its backward.
+#include <cmath>
+
+#include "kernels/reduce.hpp"
+#include "ops/dims.hpp"
+#include "xgrad/grad_mode.hpp"
+#include "xgrad/ops.hpp"
+#include "xgrad/record.hpp"
+
+namespace xgrad {
+
+using autograd::BackwardCtx;
+using autograd::record;
+using detail::reduced_shape;
+using detail::split_at;
+using detail::wrap_dims;
+
+namespace {
+
+// Sums (or max/min) over `dims` one dim at a time, keeping dims; returns the keepdim shape.
+Tensor sum_kernel(const Tensor& x, const Shape& dims) {
+  ScalarType out_t = x.is_floating_point() ? x.dtype() : kInt64;
+  Tensor cur = x.to(out_t);
+  for (auto it = dims.rbegin(); it != dims.rend(); ++it) {
+    auto s = split_at(cur.sizes(), *it);
+    Shape shape = cur.sizes();
+    shape[*it] = 1;
+    Tensor next = empty(shape, out_t);
+    dispatch_numeric(out_t, "sum", [&]<class T>() {
+      kernels::sum_dim<T, T>(cur.data_ptr<T>(), next.data_ptr<T>(), s.outer, s.size, s.inner);
+    });
+    cur = next;
+  }
+  return cur.is_same(x) ? detail::alias(x.clone(), x.sizes()) : cur;
+}
+
+Tensor extreme_kernel(const Tensor& x, const Shape& dims, bool is_max, const char* op) {
+  Tensor cur = x;
+  for (auto it = dims.rbegin(); it != dims.rend(); ++it) {
+    XG_CHECK(cur.sizes()[*it] > 0, op, ": cannot reduce over dim ", *it, " of size 0 (shape ", x.sizes(), ")");
+    auto s = split_at(cur.sizes(), *it);
+    Shape shape = cur.sizes();
+    shape[*it] = 1;
+    Tensor next = empty(shape, x.dtype());
+    dispatch_numeric(x.dtype(), op, [&]<class T>() {
+      kernels::extreme_dim<T>(cur.data_ptr<T>(), next.data_ptr<T>(), nullptr, s.outer, s.size, s.inner, is_max);
+    });
+    cur = next;
+  }
+  return cur.is_same(x) ? detail::alias(x.clone(), x.sizes()) : cur;
+}
+
+// Gradient of a reduction: g (reduced shape) reshaped to keepdim form and expanded back.
+Tensor expand_back(const Tensor& g, const Shape& keep_shape, const Shape& in_shape) {
+  return expand(reshape(g, keep_shape), in_shape);
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x) { return sum(x, {}, false); }
+
+Tensor sum(const Tensor& x, const Shape& dims0, bool keepdim) {
+  XG_CHECK(x.defined(), "sum: input is undefined");
+  Shape dims = wrap_dims(dims0, x.dim(), "sum");
+  Shape keep = reduced_shape(x.sizes(), dims, true);
+  Tensor out = detail::alias(sum_kernel(detail::alias(x, x.sizes()), dims), reduced_shape(x.sizes(), dims, keepdim));
+  if (!x.is_floating_point()) return out;
+  return record("SumBackward", {x}, out, {}, [keep, in = x.sizes()](const BackwardCtx& c) -> TensorList {
+    return {expand_back(c.grad, keep, in)};
+  });
+}
+
+Tensor mean(const Tensor& x) { return mean(x, {}, false); }
+
+Tensor mean(const Tensor& x, const Shape& dims0, bool keepdim) {
+  XG_CHECK(x.defined() && x.is_floating_point(), "mean: input dtype must be floating, got ",
+           x.defined() ? dtype_name(x.dtype()) : "undefined");
+  Shape dims = wrap_dims(dims0, x.dim(), "mean");
+  int64_t n = 1;
+  for (int64_t d : dims) n *= x.sizes()[d];
+  return sum(x, dims, keepdim) / static_cast<double>(n);
+}
+
+Tensor var(const Tensor& x, int64_t correction) { return var(x, {}, correction, false); }
+
+Tensor var(const Tensor& x, const Shape& dims0, int64_t correction, bool keepdim) {
+  XG_CHECK(x.defined() && x.is_floating_point(), "var: input dtype must be floating");
+  Shape dims = wrap_dims(dims0, x.dim(), "var");
+  int64_t n = 1;
+  for (int64_t d : dims) n *= x.sizes()[d];
+  Tensor d = x - mean(x, dims, true);
+  return sum(d * d, dims, keepdim) / static_cast<double>(std::max<int64_t>(n - correction, 0));
+}
+
+namespace {
+Tensor amax_amin(const Tensor& x, const Shape& dims0, bool keepdim, bool is_max) {
+  const char* op = is_max ? "amax" : "amin";
+  XG_CHECK(x.defined() && x.dtype() != kBool, op, ": needs a numeric tensor");
+  Shape dims = wrap_dims(dims0, x.dim(), op);
+  Shape keep = reduced_shape(x.sizes(), dims, true);
+  Tensor yk = extreme_kernel(detail::alias(x, x.sizes()), dims, is_max, op);
+  Tensor out = detail::alias(yk, reduced_shape(x.sizes(), dims, keepdim));
+  if (!x.is_floating_point()) return out;
+  // The gradient is shared equally among the elements that attain the extreme.
+  return record(is_max ? "AmaxBackward" : "AminBackward", {x}, out, {x, yk},
+                [keep, dims](const BackwardCtx& c) -> TensorList {
+                  Tensor mask = (c.saved[0] == c.saved[1]).to(c.grad.dtype());
+                  Tensor count = sum(mask, dims, true);
+                  return {reshape(c.grad, keep) * mask / count};
+                });
+}
+}  // namespace
+
+Tensor amax(const Tensor& x, const Shape& dims, bool keepdim) { return amax_amin(x, dims, keepdim, true); }
+Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) { return amax_amin(x, dims, keepdim, false); }
+
+Tensor logsumexp(const Tensor& x, const Shape& dims0, bool keepdim) {
+  XG_CHECK(x.defined() && x.is_floating_point(), "logsumexp: input dtype must be floating");
+  Shape dims = wrap_dims(dims0, x.dim(), "logsumexp");
+  Tensor m;
+  {
+    NoGradGuard ng;  // the shift is a constant: it cancels in the gradient
+    m = amax(x, dims, true);
+    m = where(abs(m) == INFINITY, 0.0, m);
+  }
+  Tensor out = log(sum(exp(x - m), dims, true)) + m;
+  return keepdim ? out : reshape(out, reduced_shape(x.sizes(), dims, false));
+}
+
+Tensor argmax(const Tensor& x, int64_t dim0, bool keepdim) {
+  XG_CHECK(x.defined() && x.dtype() != kBool, "argmax: needs a numeric tensor");
+  int64_t dim = detail::wrap_dim(dim0, x.dim(), "argmax");
+  XG_CHECK(x.numel() > 0, "argmax: cannot reduce an empty tensor");
+  auto s = split_at(x.sizes(), dim);
+  Shape keep = x.sizes();
+  if (x.dim() > 0) keep[dim] = 1;
+  Tensor vals = empty(keep, x.dtype()), idx = empty(keep, kInt64);
+  dispatch_numeric(x.dtype(), "argmax", [&]<class T>() {
+    kernels::extreme_dim<T>(x.data_ptr<T>(), vals.data_ptr<T>(), idx.data_ptr<int64_t>(), s.outer, s.size, s.inner,
+                            true);
+  });
+  return keepdim ? idx : detail::alias(idx, reduced_shape(x.sizes(), {dim}, false));
+}
+
+}  // namespace xgrad

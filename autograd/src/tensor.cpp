@@ -1,0 +1,325 @@
+// Storage, factories, conversions, autograd flags and printing of Tensor.
+#include "xgrad/tensor.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <xtensor/xio.hpp>
+
+#include "kernels/elementwise.hpp"
+#include "xgrad/engine.hpp"
+#include "xgrad/grad_mode.hpp"
+#include "xgrad/graph.hpp"
+#include "xgrad/ops.hpp"
+#include "xgrad/random.hpp"
+#include "xgrad/record.hpp"
+
+namespace xgrad {
+
+Storage::Storage(size_t n) : nbytes(n) {
+  // aligned_alloc wants a multiple of the alignment; 64 bytes suits AVX-512 loads.
+  size_t rounded = ((n + 63) / 64) * 64;
+  data = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  if (!data) throw Error(str("out of memory allocating ", n, " bytes"));
+}
+
+Storage::~Storage() { std::free(data); }
+
+TensorImpl& Tensor::impl() const {
+  if (!impl_) throw Error("Tensor: this tensor is undefined (default-constructed)");
+  return *impl_;
+}
+
+int64_t Tensor::size(int64_t d) const {
+  int64_t n = dim();
+  XG_CHECK(d >= -n && d < n, "size: dim ", d, " is out of range for a tensor of shape ", sizes());
+  return sizes()[d < 0 ? d + n : d];
+}
+
+// ---------------------------------------------------------------- factories
+
+Tensor empty(const Shape& sizes, TensorOptions options) {
+  int64_t n = 1;
+  for (int64_t s : sizes) {
+    XG_CHECK(s >= 0, "empty: negative dimension ", s, " in shape ", sizes);
+    n *= s;
+  }
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(n) * itemsize(options.dtype_));
+  impl->sizes = sizes;
+  impl->numel = n;
+  impl->dtype = options.dtype_;
+  Tensor t(std::move(impl));
+  if (options.requires_grad_) t.requires_grad_(true);
+  return t;
+}
+
+Tensor full(const Shape& sizes, double value, TensorOptions options) {
+  bool rg = options.requires_grad_;
+  Tensor t = empty(sizes, options.requires_grad(false));
+  dispatch(t.dtype(), [&]<class T>() { std::fill_n(t.data_ptr<T>(), t.numel(), static_cast<T>(value)); });
+  if (rg) t.requires_grad_(true);
+  return t;
+}
+
+Tensor zeros(const Shape& sizes, TensorOptions options) { return full(sizes, 0.0, options); }
+Tensor ones(const Shape& sizes, TensorOptions options) { return full(sizes, 1.0, options); }
+Tensor scalar_tensor(double value, TensorOptions options) { return full({}, value, options); }
+
+Tensor arange(double end, std::optional<ScalarType> dtype) { return arange(0.0, end, 1.0, dtype); }
+
+Tensor arange(double start, double end, double step, std::optional<ScalarType> dtype) {
+  XG_CHECK(step != 0 && std::isfinite(step) && std::isfinite(start) && std::isfinite(end),
+           "arange: start, end and step must be finite and step non-zero (got ", start, ", ", end, ", ", step, ")");
+  XG_CHECK((end - start) * step >= 0, "arange: step ", step, " does not lead from ", start, " to ", end);
+  bool whole = start == std::floor(start) && end == std::floor(end) && step == std::floor(step);
+  ScalarType dt = dtype.value_or(whole ? kInt64 : kFloat32);
+  auto n = static_cast<int64_t>(std::ceil((end - start) / step));
+  Tensor t = empty({n}, dt);
+  dispatch(dt, [&]<class T>() {
+    T* p = t.data_ptr<T>();
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
+  });
+  return t;
+}
+
+namespace {
+template <class Dist>
+Tensor random_fill(const Shape& sizes, TensorOptions options, Dist dist, const char* op) {
+  bool rg = options.requires_grad_;
+  Tensor t = empty(sizes, options.requires_grad(false));
+  auto& gen = global_generator();
+  dispatch(t.dtype(), [&]<class T>() {
+    if constexpr (std::is_same_v<T, bool>) {
+      throw Error(str(op, ": Bool is not a supported dtype"));
+    } else {
+      T* p = t.data_ptr<T>();
+      for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(dist(gen));
+    }
+  });
+  if (rg) t.requires_grad_(true);
+  return t;
+}
+}  // namespace
+
+Tensor rand(const Shape& sizes, TensorOptions options) {
+  XG_CHECK(is_floating(options.dtype_), "rand: dtype must be floating, got ", dtype_name(options.dtype_));
+  return random_fill(sizes, options, std::uniform_real_distribution<double>(0.0, 1.0), "rand");
+}
+
+Tensor randn(const Shape& sizes, TensorOptions options) {
+  XG_CHECK(is_floating(options.dtype_), "randn: dtype must be floating, got ", dtype_name(options.dtype_));
+  return random_fill(sizes, options, std::normal_distribution<double>(0.0, 1.0), "randn");
+}
+
+Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions options) {
+  XG_CHECK(low < high, "randint: low (", low, ") must be less than high (", high, ")");
+  return random_fill(sizes, options, std::uniform_int_distribution<int64_t>(low, high - 1), "randint");
+}
+
+Tensor empty_like(const Tensor& t) { return empty(t.sizes(), t.dtype()); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.sizes(), t.dtype()); }
+Tensor ones_like(const Tensor& t) { return ones(t.sizes(), t.dtype()); }
+Tensor full_like(const Tensor& t, double value) { return full(t.sizes(), value, t.dtype()); }
+Tensor rand_like(const Tensor& t) { return rand(t.sizes(), t.dtype()); }
+Tensor randn_like(const Tensor& t) { return randn(t.sizes(), t.dtype()); }
+
+// ---------------------------------------------------------------- copies and conversion
+
+Tensor Tensor::to(ScalarType target) const {
+  if (dtype() == target) return *this;
+  Tensor out = empty(sizes(), target);
+  dispatch(dtype(), [&]<class S>() {
+    dispatch(target, [&]<class D>() {
+      const S* src = data_ptr<S>();
+      D* dst = out.data_ptr<D>();
+      for (int64_t i = 0; i < numel(); ++i) dst[i] = static_cast<D>(src[i]);
+    });
+  });
+  if (!is_floating(dtype()) || !is_floating(target)) return out;
+  ScalarType from = dtype();
+  return autograd::record("ToCopyBackward", {*this}, out, {}, [from](const autograd::BackwardCtx& c) -> TensorList {
+    return {c.grad.to(from)};
+  });
+}
+
+Tensor Tensor::clone() const {
+  Tensor out = empty(sizes(), dtype());
+  if (numel() > 0) std::memcpy(out.raw_data(), raw_data(), numel() * itemsize(dtype()));
+  return autograd::record("CloneBackward", {*this}, out, {},
+                          [](const autograd::BackwardCtx& c) -> TensorList { return {c.grad}; });
+}
+
+Tensor Tensor::detach() const {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = this->impl().storage;
+  impl->storage->has_views = true;
+  impl->sizes = sizes();
+  impl->numel = numel();
+  impl->dtype = dtype();
+  return Tensor(std::move(impl));
+}
+
+Tensor& Tensor::detach_() {
+  auto& i = impl();
+  i.grad_fn.reset();
+  i.output_nr = 0;
+  i.requires_grad = false;
+  return *this;
+}
+
+// ---------------------------------------------------------------- autograd flags
+
+Tensor& Tensor::requires_grad_(bool requires_grad) {
+  XG_CHECK(is_leaf() || requires_grad,
+           "requires_grad_: you can only change requires_grad of leaf tensors; use detach() for a non-leaf");
+  XG_CHECK(!requires_grad || is_floating(dtype()),
+           "requires_grad_: only floating tensors can require gradients, this one is ", dtype_name(dtype()));
+  impl().requires_grad = requires_grad;
+  return *this;
+}
+
+Tensor Tensor::grad() const { return Tensor(impl().grad); }
+
+void Tensor::set_grad(const Tensor& g) const {
+  if (g.defined()) {
+    XG_CHECK(g.sizes() == sizes(), "set_grad: gradient shape ", g.sizes(), " doesn't match tensor shape ", sizes());
+    XG_CHECK(g.dtype() == dtype(), "set_grad: gradient dtype ", dtype_name(g.dtype()),
+             " doesn't match tensor dtype ", dtype_name(dtype()));
+  }
+  impl().grad = g.impl_ptr();
+}
+
+Tensor& Tensor::retain_grad() {
+  XG_CHECK(requires_grad(), "retain_grad: can't retain_grad on a tensor that has requires_grad=false");
+  if (is_leaf()) return *this;  // leaves keep their grad anyway
+  auto& i = impl();
+  i.retains_grad = true;
+  auto& r = i.grad_fn->retained;
+  if (r.size() <= i.output_nr) r.resize(i.output_nr + 1);
+  r[i.output_nr] = impl_;
+  return *this;
+}
+
+void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, bool create_graph) const {
+  xgrad::backward({*this}, {gradient}, retain_graph, create_graph);
+}
+
+// ---------------------------------------------------------------- in-place ops
+
+namespace {
+
+// In-place writes that autograd must see are done out of place and the result written back;
+// the tensor then takes over the result's history (as PyTorch "rebases" it).
+bool inplace_needs_graph(const Tensor& self, const Tensor& other, const char* op) {
+  if (!GradMode::is_enabled()) return false;
+  bool needs = self.requires_grad() || (other.defined() && other.requires_grad());
+  if (!needs) return false;
+  XG_CHECK(!(self.is_leaf() && self.requires_grad()), op,
+           ": a leaf tensor that requires grad is being used in an in-place operation "
+           "(wrap the update in NoGradGuard, or clone() the tensor first)");
+  XG_CHECK(!self.impl().storage->has_views, op,
+           ": in-place update of a tensor that shares storage with another (a view) is not supported "
+           "while recording gradients; use the out-of-place op");
+  return true;
+}
+
+void commit_inplace(const Tensor& self, const Tensor& result, const char* op) {
+  XG_CHECK(result.sizes() == self.sizes(), op, ": output with shape ", self.sizes(),
+           " doesn't match the broadcast shape ", result.sizes());
+  XG_CHECK(result.dtype() == self.dtype(), op, ": result type ", dtype_name(result.dtype()),
+           " can't be cast to the desired output type ", dtype_name(self.dtype()));
+  auto& si = self.impl();
+  if (self.numel() > 0) std::memcpy(si.storage->data, result.raw_data(), self.numel() * itemsize(self.dtype()));
+  si.storage->version++;
+  si.grad_fn = result.impl().grad_fn;
+  si.output_nr = result.impl().output_nr;
+  si.requires_grad = result.requires_grad();
+}
+
+}  // namespace
+
+Tensor& Tensor::add_(const Tensor& other, double alpha) {
+  if (inplace_needs_graph(*this, other, "add_")) {
+    commit_inplace(*this, xgrad::add(*this, other, alpha), "add_");
+  } else {
+    kernels::inplace_numeric(*this, other, "add_", [&](auto& s, auto& o) {
+      using T = typename std::decay_t<decltype(s)>::value_type;
+      if (alpha == 1.0) xt::noalias(s) += o; else xt::noalias(s) += static_cast<T>(alpha) * o;
+    });
+    impl().storage->version++;
+  }
+  return *this;
+}
+
+Tensor& Tensor::sub_(const Tensor& other, double alpha) { return add_(other, -alpha); }
+
+Tensor& Tensor::mul_(const Tensor& other) {
+  if (inplace_needs_graph(*this, other, "mul_")) {
+    commit_inplace(*this, xgrad::mul(*this, other), "mul_");
+  } else {
+    kernels::inplace_numeric(*this, other, "mul_", [](auto& s, auto& o) { xt::noalias(s) *= o; });
+    impl().storage->version++;
+  }
+  return *this;
+}
+
+Tensor& Tensor::div_(const Tensor& other) {
+  if (inplace_needs_graph(*this, other, "div_")) {
+    commit_inplace(*this, xgrad::div(*this, other), "div_");
+  } else {
+    XG_CHECK(is_floating(dtype()), "div_: in-place division needs a floating tensor, got ", dtype_name(dtype()));
+    kernels::inplace_numeric(*this, other, "div_", [](auto& s, auto& o) { xt::noalias(s) /= o; });
+    impl().storage->version++;
+  }
+  return *this;
+}
+
+Tensor& Tensor::add_(double other) { return add_(scalar_like(other, *this)); }
+Tensor& Tensor::sub_(double other) { return add_(scalar_like(-other, *this)); }
+Tensor& Tensor::mul_(double other) { return mul_(scalar_like(other, *this)); }
+Tensor& Tensor::div_(double other) { return div_(scalar_like(other, *this)); }
+
+Tensor& Tensor::fill_(double value) {
+  if (inplace_needs_graph(*this, Tensor(), "fill_")) {
+    // The old values no longer matter: the gradient to the old history is zero.
+    Tensor r = autograd::record("FillBackward", {*this}, full_like(*this, value), {},
+                                [](const autograd::BackwardCtx& c) -> TensorList { return {zeros_like(c.grad)}; });
+    commit_inplace(*this, r, "fill_");
+  } else {
+    dispatch(dtype(), [&]<class T>() { std::fill_n(data_ptr<T>(), numel(), static_cast<T>(value)); });
+    impl().storage->version++;
+  }
+  return *this;
+}
+
+Tensor& Tensor::zero_() { return fill_(0.0); }
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  Shape b = broadcast_shapes(sizes(), src.sizes(), "copy_");
+  XG_CHECK(b == sizes(), "copy_: source of shape ", src.sizes(), " can't be broadcast to ", sizes());
+  if (inplace_needs_graph(*this, src, "copy_")) {
+    Tensor s = src.dtype() == dtype() ? src : src.to(dtype());
+    Tensor r = s.sizes() == sizes() ? s.clone() : s.expand(sizes());
+    // The old values are overwritten: no gradient reaches the old history of *this.
+    commit_inplace(*this, r, "copy_");
+  } else {
+    Tensor s = src.dtype() == dtype() ? src : src.to(dtype());
+    if (s.sizes() != sizes()) s = s.expand(sizes());
+    if (numel() > 0 && s.raw_data() != raw_data()) std::memmove(raw_data(), s.raw_data(), numel() * itemsize(dtype()));
+    impl().storage->version++;
+  }
+  return *this;
+}
+
+// ---------------------------------------------------------------- printing
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) {
+  if (!t.defined()) return os << "[ Tensor (undefined) ]";
+  dispatch(t.dtype(), [&]<class T>() { os << t.xt<T>(); });
+  os << "\n[ " << dtype_name(t.dtype()) << str(t.sizes());
+  if (t.grad_fn()) os << ", grad_fn=" << t.grad_fn()->name();
+  else if (t.requires_grad()) os << ", requires_grad";
+  return os << " ]";
+}
+
+}  // namespace xgrad

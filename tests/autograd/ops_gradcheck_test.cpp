@@ -1,0 +1,143 @@
+// Every differentiable op: gradcheck and gradgradcheck in float64 on random inputs, with broadcasting.
+#include <functional>
+
+#include "helpers.hpp"
+
+namespace {
+
+struct Case {
+  std::string name;
+  xg::Fn fn;
+  std::function<xg::TensorList()> inputs;
+};
+
+std::vector<Case> cases() {
+  using T = xg::Tensor;
+  using L = xg::TensorList;
+  auto pos = [](xg::Shape s) { return rnd_in(s, 0.5, 2.0); };
+  return {
+      {"add broadcast", [](const L& i) { return i[0] + i[1]; }, [] { return L{rnd({3, 4}), rnd({4})}; }},
+      {"add alpha", [](const L& i) { return xg::add(i[0], i[1], 2.5); }, [] { return L{rnd({2, 1, 3}), rnd({4, 1})}; }},
+      {"sub broadcast", [](const L& i) { return i[0] - i[1]; }, [] { return L{rnd({2, 3}), rnd({2, 1})}; }},
+      {"mul broadcast", [](const L& i) { return i[0] * i[1]; }, [] { return L{rnd({2, 3, 4}), rnd({3, 1})}; }},
+      {"div broadcast", [](const L& i) { return i[0] / i[1]; }, [pos] { return L{rnd({3, 4}), pos({4})}; }},
+      {"scalar ops", [](const L& i) { return (2.0 - i[0]) * 3.0 / 1.5 + 1.0 - 4.0 / (i[0] * i[0] + 1.0); },
+       [] { return L{rnd({5})}; }},
+      {"neg", [](const L& i) { return -i[0]; }, [] { return L{rnd({3})}; }},
+      {"pow scalar", [](const L& i) { return xg::pow(i[0], 2.7); }, [pos] { return L{pos({2, 3})}; }},
+      {"pow square", [](const L& i) { return xg::pow(i[0], 2.0); }, [] { return L{rnd({2, 3})}; }},
+      {"pow tensor", [](const L& i) { return xg::pow(i[0], i[1]); }, [pos] { return L{pos({2, 3}), rnd({3})}; }},
+      {"pow scalar base", [](const L& i) { return xg::pow(1.7, i[0]); }, [] { return L{rnd({4})}; }},
+      {"exp", [](const L& i) { return xg::exp(i[0]); }, [] { return L{rnd({3, 2})}; }},
+      {"log", [](const L& i) { return xg::log(i[0]); }, [pos] { return L{pos({3, 2})}; }},
+      {"sqrt", [](const L& i) { return xg::sqrt(i[0]); }, [pos] { return L{pos({3, 2})}; }},
+      {"rsqrt", [](const L& i) { return xg::rsqrt(i[0]); }, [pos] { return L{pos({3, 2})}; }},
+      {"abs", [](const L& i) { return xg::abs(i[0]); }, [] { return L{rnd({6})}; }},
+      {"sin cos", [](const L& i) { return xg::sin(i[0]) * xg::cos(i[0]); }, [] { return L{rnd({6})}; }},
+      {"tanh", [](const L& i) { return xg::tanh(i[0]); }, [] { return L{rnd({3, 3})}; }},
+      {"sigmoid", [](const L& i) { return xg::sigmoid(i[0]); }, [] { return L{rnd({3, 3})}; }},
+      {"relu", [](const L& i) { return xg::relu(i[0]); }, [] { return L{rnd({4, 3})}; }},
+      {"erf", [](const L& i) { return xg::erf(i[0]); }, [] { return L{rnd({4})}; }},
+      {"gelu", [](const L& i) { return xg::gelu(i[0]); }, [] { return L{rnd({4, 3})}; }},
+      {"gelu tanh", [](const L& i) { return xg::gelu(i[0], "tanh"); }, [] { return L{rnd({4, 3})}; }},
+      {"silu", [](const L& i) { return xg::silu(i[0]); }, [] { return L{rnd({4, 3})}; }},
+      {"clamp", [](const L& i) { return xg::clamp(i[0], -0.5, 0.7); }, [] { return L{rnd({10})}; }},
+      {"maximum", [](const L& i) { return xg::maximum(i[0], i[1]); }, [] { return L{rnd({3, 4}), rnd({4})}; }},
+      {"minimum", [](const L& i) { return xg::minimum(i[0], i[1]); }, [] { return L{rnd({3, 1}), rnd({4})}; }},
+      {"where", [](const L& i) { return xg::where(i[0] > 0.0, i[0] * 2.0, i[1]); },
+       [] { return L{rnd({3, 4}), rnd({4})}; }},
+      {"sum all", [](const L& i) { return i[0].sum(); }, [] { return L{rnd({2, 3})}; }},
+      {"sum dims", [](const L& i) { return xg::sum(i[0], {0, 2}); }, [] { return L{rnd({2, 3, 4})}; }},
+      {"sum keepdim", [](const L& i) { return xg::sum(i[0], {-1}, true); }, [] { return L{rnd({2, 3})}; }},
+      {"mean", [](const L& i) { return xg::mean(i[0], {1}); }, [] { return L{rnd({2, 3, 2})}; }},
+      {"var", [](const L& i) { return xg::var(i[0], {1}); }, [] { return L{rnd({3, 5})}; }},
+      {"var all biased", [](const L& i) { return xg::var(i[0], {}, 0); }, [] { return L{rnd({3, 5})}; }},
+      {"amax", [](const L& i) { return xg::amax(i[0], {1}); }, [] { return L{rnd({3, 5})}; }},
+      {"amin keepdim", [](const L& i) { return xg::amin(i[0], {0}, true); }, [] { return L{rnd({3, 5})}; }},
+      {"logsumexp", [](const L& i) { return xg::logsumexp(i[0], {-1}); }, [] { return L{rnd({3, 5})}; }},
+      {"matmul 2d", [](const L& i) { return xg::matmul(i[0], i[1]); }, [] { return L{rnd({3, 4}), rnd({4, 2})}; }},
+      {"matmul 1d·1d", [](const L& i) { return xg::matmul(i[0], i[1]); }, [] { return L{rnd({4}), rnd({4})}; }},
+      {"matmul 1d·3d", [](const L& i) { return xg::matmul(i[0], i[1]); }, [] { return L{rnd({4}), rnd({2, 4, 3})}; }},
+      {"matmul 3d·1d", [](const L& i) { return xg::matmul(i[0], i[1]); }, [] { return L{rnd({2, 3, 4}), rnd({4})}; }},
+      {"matmul batched broadcast", [](const L& i) { return xg::matmul(i[0], i[1]); },
+       [] { return L{rnd({2, 1, 3, 4}), rnd({3, 4, 2})}; }},
+      {"matmul 3d·2d", [](const L& i) { return xg::matmul(i[0], i[1]); }, [] { return L{rnd({2, 3, 4}), rnd({4, 5})}; }},
+      {"matmul_t", [](const L& i) { return xg::matmul_t(i[0], i[1], true, true); },
+       [] { return L{rnd({2, 4, 3}), rnd({5, 4})}; }},
+      {"linear", [](const L& i) { return xg::linear(i[0], i[1], i[2]); },
+       [] { return L{rnd({2, 3, 4}), rnd({5, 4}), rnd({5})}; }},
+      {"linear no bias 1d", [](const L& i) { return xg::linear(i[0], i[1]); }, [] { return L{rnd({4}), rnd({2, 4})}; }},
+      {"reshape view flatten", [](const L& i) { return xg::flatten(xg::view(xg::reshape(i[0], {3, -1}), {2, 6}) * 2.0); },
+       [] { return L{rnd({2, 3, 2})}; }},
+      {"transpose permute", [](const L& i) { return xg::permute(xg::transpose(i[0], 0, 2), {1, 0, 2}); },
+       [] { return L{rnd({2, 3, 4})}; }},
+      {"squeeze unsqueeze", [](const L& i) { return xg::unsqueeze(xg::squeeze(i[0]), -1); }, [] { return L{rnd({3, 1, 2})}; }},
+      {"expand", [](const L& i) { return xg::expand(i[0], {2, 3, 4}); }, [] { return L{rnd({3, 1})}; }},
+      {"narrow", [](const L& i) { return xg::narrow(i[0], 1, 1, 2); }, [] { return L{rnd({2, 4})}; }},
+      {"cat", [](const L& i) { return xg::cat({i[0], i[1]}, 1); }, [] { return L{rnd({2, 3}), rnd({2, 2})}; }},
+      {"stack", [](const L& i) { return xg::stack({i[0], i[1]}, -1); }, [] { return L{rnd({2, 3}), rnd({2, 3})}; }},
+      {"split chunk", [](const L& i) { auto p = xg::chunk(i[0], 3, 0); return p[0] * p[2] + xg::split(i[0], 2, 0)[1]; },
+       [] { return L{rnd({6, 2})}; }},
+      {"tril triu", [](const L& i) { return xg::tril(i[0], -1) + xg::triu(i[0], 1) * 3.0; }, [] { return L{rnd({2, 3, 3})}; }},
+      {"index_select", [](const L& i) { return xg::index_select(i[0], 1, xg::tensor({2, 0, 2})); },
+       [] { return L{rnd({2, 3, 2})}; }},
+      {"index_add", [](const L& i) { return xg::index_add(i[0], 0, xg::tensor({1, 1, 0}), i[1]); },
+       [] { return L{rnd({2, 3}), rnd({3, 3})}; }},
+      {"gather", [](const L& i) { return xg::gather(i[0], 1, xg::tensor({0, 2, 2, 1}).reshape({2, 2})); },
+       [] { return L{rnd({2, 3})}; }},
+      {"scatter_add", [](const L& i) { return xg::scatter_add(i[0], 1, xg::tensor({0, 2, 2, 1}).reshape({2, 2}), i[1]); },
+       [] { return L{rnd({2, 3}), rnd({2, 2})}; }},
+      {"embedding", [](const L& i) { return xg::embedding(xg::tensor({3, 0, 3, 1}).reshape({2, 2}), i[0]); },
+       [] { return L{rnd({4, 3})}; }},
+      {"masked_fill", [](const L& i) { return xg::masked_fill(i[0], xg::tensor({true, false, true}), -1.5); },
+       [] { return L{rnd({2, 3})}; }},
+      {"softmax", [](const L& i) { return xg::softmax(i[0], -1); }, [] { return L{rnd({3, 4})}; }},
+      {"softmax dim 1 of 3", [](const L& i) { return xg::softmax(i[0], 1); }, [] { return L{rnd({2, 3, 4})}; }},
+      {"log_softmax", [](const L& i) { return xg::log_softmax(i[0], 0); }, [] { return L{rnd({3, 4})}; }},
+      {"layer_norm", [](const L& i) { return xg::layer_norm(i[0], {4}, i[1], i[2]); },
+       [] { return L{rnd({2, 3, 4}), rnd({4}), rnd({4})}; }},
+      {"layer_norm 2 dims no affine", [](const L& i) { return xg::layer_norm(i[0], {3, 4}); }, [] { return L{rnd({2, 3, 4})}; }},
+      {"cross_entropy", [](const L& i) { return xg::cross_entropy(i[0], xg::tensor({1, 0, 3})); }, [] { return L{rnd({3, 4})}; }},
+      {"cross_entropy full options",
+       [](const L& i) {
+         return xg::cross_entropy(i[0], xg::tensor({1, -100, 3, 2}),
+                                  xg::CrossEntropyOptions().weight(xg::tensor({1.0, 2.0, 0.5, 1.5}, xg::kFloat64))
+                                      .label_smoothing(0.2).ignore_index(-100));
+       },
+       [] { return L{rnd({4, 4})}; }},
+      {"cross_entropy none 3d",
+       [](const L& i) {
+         return xg::cross_entropy(i[0], xg::tensor({1, 0, 2, 2, 1, 0}).reshape({2, 3}),
+                                  xg::CrossEntropyOptions().reduction(xg::kNone).label_smoothing(0.1));
+       },
+       [] { return L{rnd({2, 3, 3})}; }},
+      {"cross_entropy sum", [](const L& i) { return xg::cross_entropy(i[0], xg::tensor({2, 0}), xg::CrossEntropyOptions().reduction(xg::kSum)); },
+       [] { return L{rnd({2, 3})}; }},
+      {"nll_loss", [](const L& i) { return xg::nll_loss(xg::log_softmax(i[0], 1), xg::tensor({1, 0, 3})); },
+       [] { return L{rnd({3, 4})}; }},
+      {"mse_loss", [](const L& i) { return xg::mse_loss(i[0], i[1]); }, [] { return L{rnd({3, 4}), rnd({3, 4})}; }},
+      {"clone", [](const L& i) { return i[0].clone() * i[0]; }, [] { return L{rnd({3})}; }},
+  };
+}
+
+}  // namespace
+
+TEST_CASE("every op passes gradcheck in float64", "[gradcheck]") {
+  xg::manual_seed(1);
+  for (auto& c : cases()) {
+    DYNAMIC_SECTION(c.name) {
+      auto in = c.inputs();
+      CHECK_GRADCHECK(c.fn, in);
+    }
+  }
+}
+
+TEST_CASE("every op passes gradgradcheck in float64", "[gradgradcheck]") {
+  xg::manual_seed(2);
+  for (auto& c : cases()) {
+    DYNAMIC_SECTION(c.name) {
+      auto in = c.inputs();
+      CHECK_GRADGRADCHECK(c.fn, in);
+    }
+  }
+}
