@@ -208,8 +208,9 @@ void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, 
 
 namespace {
 
-// In-place writes that autograd must see are done out of place and the result written back;
-// the tensor then takes over the result's history (as PyTorch "rebases" it).
+// In-place writes that autograd must see are done out of place on a clone (so what backward
+// saves is the old value, not the overwritten one) and the result written back; the tensor
+// then takes over the result's history (as PyTorch "rebases" it).
 bool inplace_needs_graph(const Tensor& self, const Tensor& other, const char* op) {
   if (!GradMode::is_enabled()) return false;
   bool needs = self.requires_grad() || (other.defined() && other.requires_grad());
@@ -240,7 +241,7 @@ void commit_inplace(const Tensor& self, const Tensor& result, const char* op) {
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
   if (inplace_needs_graph(*this, other, "add_")) {
-    commit_inplace(*this, xgrad::add(*this, other, alpha), "add_");
+    commit_inplace(*this, xgrad::add(clone(), other, alpha), "add_");
   } else {
     kernels::inplace_numeric(*this, other, "add_", [&](auto& s, auto& o) {
       using T = typename std::decay_t<decltype(s)>::value_type;
@@ -255,7 +256,7 @@ Tensor& Tensor::sub_(const Tensor& other, double alpha) { return add_(other, -al
 
 Tensor& Tensor::mul_(const Tensor& other) {
   if (inplace_needs_graph(*this, other, "mul_")) {
-    commit_inplace(*this, xgrad::mul(*this, other), "mul_");
+    commit_inplace(*this, xgrad::mul(clone(), other), "mul_");
   } else {
     kernels::inplace_numeric(*this, other, "mul_", [](auto& s, auto& o) { xt::noalias(s) *= o; });
     impl().storage->version++;
@@ -265,7 +266,7 @@ Tensor& Tensor::mul_(const Tensor& other) {
 
 Tensor& Tensor::div_(const Tensor& other) {
   if (inplace_needs_graph(*this, other, "div_")) {
-    commit_inplace(*this, xgrad::div(*this, other), "div_");
+    commit_inplace(*this, xgrad::div(clone(), other), "div_");
   } else {
     XG_CHECK(is_floating(dtype()), "div_: in-place division needs a floating tensor, got ", dtype_name(dtype()));
     kernels::inplace_numeric(*this, other, "div_", [](auto& s, auto& o) { xt::noalias(s) /= o; });

@@ -1,0 +1,224 @@
+// The autograd engine's contract: accumulation, retain_graph, xg::grad, higher order, no_grad,
+// in-place version checks, anomaly detection, deep graphs.
+#include <cmath>
+
+#include "helpers.hpp"
+
+TEST_CASE("leaf gradients accumulate across backward calls and zero_() resets them") {
+  xg::Tensor x = rnd({3});
+  (x * 2.0).sum().backward();
+  (x * 3.0).sum().backward();
+  CHECK(xg::allclose(x.grad(), xg::full({3}, 5.0, xg::kFloat64)));
+  x.grad().zero_();
+  CHECK(xg::allclose(x.grad(), xg::zeros({3}, xg::kFloat64)));
+  (x * x).sum().backward();
+  CHECK(xg::allclose(x.grad(), 2.0 * x));
+}
+
+TEST_CASE("a tensor used twice gets both contributions") {
+  xg::Tensor x = rnd({4});
+  xg::Tensor y = x * x + x;  // dy/dx = 2x + 1
+  y.sum().backward();
+  CHECK(xg::allclose(x.grad(), 2.0 * x + 1.0));
+}
+
+TEST_CASE("backward needs a gradient for non-scalar outputs") {
+  xg::Tensor x = rnd({2, 2});
+  xg::Tensor y = x * 2.0;
+  CHECK_THROWS_AS(y.backward(), xg::Error);
+  CHECK_THROWS_WITH(y.backward(), Catch::Contains("scalar"));
+  y.backward(xg::ones({2, 2}, xg::kFloat64));
+  CHECK(xg::allclose(x.grad(), xg::full({2, 2}, 2.0, xg::kFloat64)));
+  CHECK_THROWS_WITH((x * 2.0).backward(xg::ones({3}, xg::kFloat64)), Catch::Contains("shape"));
+}
+
+TEST_CASE("a second backward through a freed graph throws; retain_graph keeps it") {
+  xg::Tensor x = rnd({3});
+  xg::Tensor loss = (xg::exp(x) * x).sum();
+  loss.backward(xg::Tensor(), /*retain_graph=*/true);
+  loss.backward();
+  CHECK(xg::allclose(x.grad(), 2.0 * (xg::exp(x) * (x + 1.0))));
+  CHECK_THROWS_WITH(loss.backward(), Catch::Contains("second time"));
+}
+
+TEST_CASE("backward of a tensor that does not require grad throws") {
+  xg::Tensor x = xg::randn({3});
+  CHECK_THROWS_WITH(x.sum().backward(), Catch::Contains("does not require grad"));
+}
+
+TEST_CASE("no_grad records nothing and restores the mode") {
+  xg::Tensor x = rnd({3});
+  {
+    xg::NoGradGuard ng;
+    xg::Tensor y = x * 2.0;
+    CHECK_FALSE(y.requires_grad());
+    CHECK(y.is_leaf());
+  }
+  CHECK((x * 2.0).requires_grad());
+}
+
+TEST_CASE("retain_grad keeps a non-leaf's gradient") {
+  xg::Tensor x = rnd({3});
+  xg::Tensor h = x * 3.0;
+  h.retain_grad();
+  (h * h).sum().backward();
+  CHECK(xg::allclose(h.grad(), 2.0 * h));
+  CHECK_FALSE(x.grad().defined() == false);
+}
+
+TEST_CASE("xg::grad returns gradients without touching .grad()") {
+  xg::Tensor x = rnd({3}), w = rnd({3});
+  xg::Tensor y = (x * w).sum();
+  auto g = xg::grad({y}, {x, w});
+  CHECK(xg::allclose(g[0], w));
+  CHECK(xg::allclose(g[1], x));
+  CHECK_FALSE(x.grad().defined());
+  CHECK_FALSE(g[0].requires_grad());
+}
+
+TEST_CASE("xg::grad with an unused input needs allow_unused") {
+  xg::Tensor x = rnd({3}), z = rnd({3});
+  xg::Tensor y = (x * x).sum();
+  CHECK_THROWS_WITH(xg::grad({y}, {x, z}, {}, true), Catch::Contains("allow_unused"));
+  auto g = xg::grad({y}, {x, z}, {}, true, false, /*allow_unused=*/true);
+  CHECK(g[0].defined());
+  CHECK_FALSE(g[1].defined());
+}
+
+TEST_CASE("xg::grad of a non-leaf input, and of several outputs with grad_outputs") {
+  xg::Tensor x = rnd({3});
+  xg::Tensor h = xg::sin(x);
+  xg::Tensor a = h * 2.0, b = h * h;
+  auto g = xg::grad({a, b}, {h}, {xg::ones({3}, xg::kFloat64), xg::full({3}, 0.5, xg::kFloat64)});
+  CHECK(xg::allclose(g[0], 2.0 + h));
+}
+
+TEST_CASE("third-order gradients") {
+  xg::Tensor x = rnd({4});
+  xg::Tensor y = (x * x * x * x).sum();  // d3/dx3 = 24x
+  auto g1 = xg::grad({y}, {x}, {}, true, true)[0];
+  auto g2 = xg::grad({g1.sum()}, {x}, {}, true, true)[0];
+  auto g3 = xg::grad({g2.sum()}, {x})[0];
+  CHECK(xg::allclose(g3, 24.0 * x));
+}
+
+TEST_CASE("create_graph makes .grad() differentiable") {
+  xg::Tensor x = rnd({3});
+  (x * x * x).sum().backward(xg::Tensor(), true, /*create_graph=*/true);
+  xg::Tensor g = x.grad();  // 3x²
+  CHECK(g.requires_grad());
+  auto gg = xg::grad({g.sum()}, {x})[0];
+  CHECK(xg::allclose(gg, 6.0 * x));
+}
+
+TEST_CASE("in-place ops bump the version and modified saved tensors are caught at backward") {
+  xg::Tensor x = rnd({3});
+  xg::Tensor h = x * 2.0;
+  xg::Tensor y = xg::exp(h);  // saves its output
+  auto v = y._version();
+  {
+    xg::NoGradGuard ng;
+    y.add_(1.0);
+  }
+  CHECK(y._version() == v + 1);
+  CHECK_THROWS_WITH(y.sum().backward(), Catch::Contains("modified by an inplace operation"));
+}
+
+TEST_CASE("in-place ops on non-leaves are differentiable") {
+  xg::Tensor x = rnd({3}), w = rnd({3});
+  xg::Tensor h = x * 1.0;
+  h.mul_(w);
+  h.add_(x, 2.0);
+  h.sum().backward();
+  CHECK(xg::allclose(x.grad(), w + 2.0));
+  CHECK(xg::allclose(w.grad(), x));
+}
+
+TEST_CASE("in-place on a leaf that requires grad throws, but works under no_grad") {
+  xg::Tensor x = rnd({3});
+  CHECK_THROWS_WITH(x.add_(1.0), Catch::Contains("leaf"));
+  xg::Tensor before = x.detach().clone();
+  {
+    xg::NoGradGuard ng;
+    x.sub_(xg::ones({3}, xg::kFloat64), 0.5);
+  }
+  CHECK(xg::allclose(x, before - 0.5));
+}
+
+TEST_CASE("fill_, zero_ and copy_ keep gradients right") {
+  xg::Tensor x = rnd({3}), s = rnd({3});
+  xg::Tensor h = x * 2.0;
+  h.copy_(s * 3.0);  // old history of h is overwritten
+  h.sum().backward();
+  CHECK(xg::allclose(s.grad(), xg::full({3}, 3.0, xg::kFloat64)));
+  CHECK_FALSE(x.grad().defined());
+  xg::Tensor t = xg::ones({2});
+  t.fill_(4.0);
+  CHECK(t.sum().item<double>() == 8.0);
+  t.zero_();
+  CHECK(t.sum().item<double>() == 0.0);
+}
+
+TEST_CASE("DetectAnomalyGuard names the op that produced NaN in backward") {
+  xg::Tensor x = xg::zeros({2}, xg::kFloat64).requires_grad_();
+  xg::Tensor y = xg::sqrt(x).sum();  // d sqrt at 0 = inf
+  xg::DetectAnomalyGuard guard;
+  CHECK_THROWS_WITH(y.backward(), Catch::Contains("SqrtBackward"));
+}
+
+TEST_CASE("very deep graphs neither overflow the stack in backward nor when freed") {
+  xg::Tensor x = xg::ones({1}, xg::kFloat64).requires_grad_();
+  xg::Tensor y = x;
+  for (int i = 0; i < 100000; ++i) y = y * 1.0;
+  y.sum().backward();
+  CHECK(x.grad().item<double>() == 1.0);
+}
+
+TEST_CASE("gradient of a broadcast input is reduced to its shape") {
+  xg::Tensor a = rnd({3, 1, 4}), b = rnd({5, 1});
+  (a * b).sum().backward();
+  CHECK(a.grad().sizes() == xg::Shape{3, 1, 4});
+  CHECK(b.grad().sizes() == xg::Shape{5, 1});
+  CHECK(xg::allclose(b.grad(), xg::sum(a, {}).expand({5, 1}) * 1.0));
+}
+
+TEST_CASE("detach cuts the graph and shares storage") {
+  xg::Tensor x = rnd({3});
+  xg::Tensor d = (x * 2.0).detach();
+  CHECK_FALSE(d.requires_grad());
+  xg::Tensor y = (x * d).sum();
+  y.backward();
+  CHECK(xg::allclose(x.grad(), d));
+}
+
+TEST_CASE("embedding rows at padding_idx get no gradient") {
+  xg::Tensor w = rnd({4, 3});
+  xg::embedding(xg::tensor({3, 0, 3, 1}), w, 3).sum().backward();
+  xg::Tensor expect = xg::tensor({1.0, 1.0, 0.0, 0.0}, xg::kFloat64).unsqueeze(1).expand({4, 3});
+  CHECK(xg::allclose(w.grad(), expect));
+}
+
+TEST_CASE("dtype conversion is differentiable between floating types") {
+  xg::Tensor x = rnd({3});
+  (x.to(xg::kFloat32) * 2.0).sum().backward();
+  CHECK(x.grad().dtype() == xg::kFloat64);
+  CHECK(xg::allclose(x.grad(), xg::full({3}, 2.0, xg::kFloat64)));
+}
+
+TEST_CASE("dropout is seeded, scaled and identity in eval") {
+  xg::Tensor x = xg::ones({1000});
+  xg::manual_seed(7);
+  xg::Tensor a = xg::dropout(x, 0.3, true);
+  xg::manual_seed(7);
+  xg::Tensor b = xg::dropout(x, 0.3, true);
+  CHECK(xg::equal(a, b));
+  double kept = (a > 0.0).to(xg::kFloat64).sum().item<double>();
+  CHECK(kept > 600);
+  CHECK(kept < 800);
+  CHECK(xg::allclose(xg::amax(a), xg::scalar_tensor(1.0 / 0.7)));
+  CHECK(xg::equal(xg::dropout(x, 0.3, false), x));
+  xg::Tensor w = rnd({50});
+  xg::Tensor y = xg::dropout(w, 0.5, true);
+  y.sum().backward();
+  CHECK(xg::allclose(w.grad() * w, y));  // the gradient is the same scaled mask
+}
