@@ -12,7 +12,6 @@ struct Case {
 };
 
 std::vector<Case> cases() {
-  using T = xg::Tensor;
   using L = xg::TensorList;
   auto pos = [](xg::Shape s) { return rnd_in(s, 0.5, 2.0); };
   return {

@@ -8,6 +8,7 @@
 #include "xgrad/gradcheck.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/random.hpp"
+#include "xgrad/serialize.hpp"
 #include "xgrad/tensor.hpp"
 #if __has_include("xgrad/nn/nn.hpp")
 #include "xgrad/nn/nn.hpp"
