@@ -109,6 +109,7 @@ TEST_CASE("create_graph makes .grad() differentiable") {
   CHECK(g.requires_grad());
   auto gg = xg::grad({g.sum()}, {x})[0];
   CHECK(xg::allclose(gg, 6.0 * x));
+  x.set_grad({});  // x → grad → its graph → x is a cycle, as in PyTorch: break it
 }
 
 TEST_CASE("in-place ops bump the version and modified saved tensors are caught at backward") {

@@ -2,6 +2,7 @@
 // nll_loss and mse_loss are compositions of differentiable ops.
 #include <cmath>
 
+#include "kernels/vec_math.hpp"
 #include "ops/dims.hpp"
 #include "xgrad/grad_mode.hpp"
 #include "xgrad/ops.hpp"
@@ -99,13 +100,11 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
     const T* pw = weight.defined() ? weight.data_ptr<T>() : nullptr;
     T* out = per_row.data_ptr<T>();
     T* pl = lse.data_ptr<T>();
+    std::vector<T> scratch(C);
     for (int64_t i = 0; i < N; ++i) {
       const T* row = px + i * C;
-      T m = -INFINITY;
-      for (int64_t c = 0; c < C; ++c) m = std::max(m, row[c]);
-      T s = 0;
-      for (int64_t c = 0; c < C; ++c) s += std::exp(row[c] - m);
-      const T l = m + std::log(s);
+      const T m = kernels::row_max(row, C);
+      const T l = m + std::log(kernels::exp_shifted(row, scratch.data(), C, m));
       pl[i] = l;
       const int64_t t = pt[i];
       if (t == ignore) { out[i] = 0; continue; }
@@ -157,10 +156,12 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
                       if (t == ignore) { std::fill(g, g + C, T(0)); continue; }
                       const T si = red == kNone ? ps[i] : ps[0];
                       const T a = si * T(1 - eps) * (pw ? pw[t] : T(1)), b = si * T(eps / C);
-                      const T* row = px + i * C;
-                      for (int64_t k = 0; k < C; ++k) {
-                        T p = std::exp(row[k] - pl[i]);
-                        g[k] = a * p + b * (p * wsum - (pw ? pw[k] : T(1)));
+                      kernels::exp_shifted(px + i * C, g, C, pl[i]);  // g = softmax row
+                      if (pw) {
+                        for (int64_t k = 0; k < C; ++k) g[k] = a * g[k] + b * (g[k] * wsum - pw[k]);
+                      } else {
+#pragma omp simd
+                        for (int64_t k = 0; k < C; ++k) g[k] = (a + b * wsum) * g[k] - b;
                       }
                       g[t] -= a;
                     }

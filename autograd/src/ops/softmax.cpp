@@ -3,6 +3,7 @@
 // so the result stays differentiable.
 #include <cmath>
 
+#include "kernels/vec_math.hpp"
 #include "ops/dims.hpp"
 #include "xgrad/grad_mode.hpp"
 #include "xgrad/ops.hpp"
@@ -18,6 +19,25 @@ namespace {
 // y = softmax or log_softmax of x along the middle axis of (outer, D, inner).
 template <class T>
 void softmax_forward(const T* x, T* y, int64_t outer, int64_t D, int64_t inner, bool log) {
+  if (inner == 1) {  // contiguous rows: the common case, vectorised
+    for (int64_t o = 0; o < outer; ++o) {
+      const T* px = x + o * D;
+      T* py = y + o * D;
+      T m = kernels::row_max(px, D);
+      if (std::isinf(m) && m < 0) m = 0;
+      const T s = kernels::exp_shifted(px, py, D, m);
+      if (log) {
+        const T ls = std::log(s) + m;
+#pragma omp simd
+        for (int64_t d = 0; d < D; ++d) py[d] = px[d] - ls;
+      } else {
+        const T r = T(1) / s;
+#pragma omp simd
+        for (int64_t d = 0; d < D; ++d) py[d] *= r;
+      }
+    }
+    return;
+  }
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t i = 0; i < inner; ++i) {
       const T* px = x + o * D * inner + i;
@@ -44,6 +64,26 @@ void softmax_forward(const T* x, T* y, int64_t outer, int64_t D, int64_t inner, 
 // softmax: gx = y·(g − Σ g·y);  log_softmax: gx = g − exp(y)·Σ g.
 template <class T>
 void softmax_backward(const T* g, const T* y, T* gx, int64_t outer, int64_t D, int64_t inner, bool log) {
+  if (inner == 1) {
+    for (int64_t o = 0; o < outer; ++o) {
+      const T *pg = g + o * D, *py = y + o * D;
+      T* px = gx + o * D;
+      T s = 0;
+      if (log) {
+#pragma omp simd reduction(+ : s)
+        for (int64_t d = 0; d < D; ++d) s += pg[d];
+        kernels::exp_shifted(py, px, D, T(0));  // px = exp(log softmax) = softmax
+#pragma omp simd
+        for (int64_t d = 0; d < D; ++d) px[d] = pg[d] - px[d] * s;
+      } else {
+#pragma omp simd reduction(+ : s)
+        for (int64_t d = 0; d < D; ++d) s += pg[d] * py[d];
+#pragma omp simd
+        for (int64_t d = 0; d < D; ++d) px[d] = py[d] * (pg[d] - s);
+      }
+    }
+    return;
+  }
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t i = 0; i < inner; ++i) {
       const int64_t base = o * D * inner + i;

@@ -1,0 +1,53 @@
+#pragma once
+// Vectorised row primitives on xsimd batches (xsimd 8 API): glibc's scalar exp/log do not vectorise on their
+// own, and softmax-like kernels spend nearly all their time in exp.
+#include <xsimd/xsimd.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace xgrad::kernels {
+
+template <class T>
+T row_max(const T* x, int64_t n) {
+  using B = xsimd::batch<T>;
+  constexpr int64_t W = static_cast<int64_t>(B::size);
+  int64_t i = 0;
+  T m = -std::numeric_limits<T>::infinity();
+  if (n >= W) {
+    B acc = B::load_unaligned(x);
+    for (i = W; i + W <= n; i += W) acc = xsimd::max(acc, B::load_unaligned(x + i));
+    alignas(64) T lanes[W];
+    acc.store_aligned(lanes);
+    for (int64_t k = 0; k < W; ++k) m = std::max(m, lanes[k]);
+  }
+  for (; i < n; ++i) m = std::max(m, x[i]);
+  // NaN anywhere makes the row NaN, as in PyTorch
+  for (int64_t k = 0; k < n; ++k)
+    if (x[k] != x[k]) return x[k];
+  return m;
+}
+
+// y[i] = exp(x[i] − shift); returns Σ y. y may alias x.
+template <class T>
+T exp_shifted(const T* x, T* y, int64_t n, T shift) {
+  using B = xsimd::batch<T>;
+  constexpr int64_t W = static_cast<int64_t>(B::size);
+  B acc(T(0)), s(shift);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    B e = xsimd::exp(B::load_unaligned(x + i) - s);
+    e.store_unaligned(y + i);
+    acc += e;
+  }
+  T sum = xsimd::hadd(acc);
+  for (; i < n; ++i) {
+    y[i] = std::exp(x[i] - shift);
+    sum += y[i];
+  }
+  return sum;
+}
+
+}  // namespace xgrad::kernels
