@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <xtensor/xio.hpp>
 
+#include "allocator.hpp"
 #include "kernels/elementwise.hpp"
 #include "xgrad/engine.hpp"
 #include "xgrad/grad_mode.hpp"
@@ -16,13 +17,16 @@
 namespace xgrad {
 
 Storage::Storage(size_t n) : nbytes(n) {
-  // aligned_alloc wants a multiple of the alignment; 64 bytes suits AVX-512 loads.
-  size_t rounded = ((n + 63) / 64) * 64;
-  data = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-  if (!data) throw Error(str("out of memory allocating ", n, " bytes"));
+  if (n <= sizeof(inline_bytes)) {
+    data = inline_bytes;
+    return;
+  }
+  data = detail::alloc_buffer(n);
 }
 
-Storage::~Storage() { std::free(data); }
+Storage::~Storage() {
+  if (data != inline_bytes) detail::free_buffer(data, nbytes);
+}
 
 TensorImpl& Tensor::impl() const {
   if (!impl_) throw Error("Tensor: this tensor is undefined (default-constructed)");

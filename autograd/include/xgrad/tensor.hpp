@@ -23,12 +23,14 @@ using TensorList = std::vector<Tensor>;
 namespace autograd { struct Node; }
 
 // A flat, 64-byte aligned buffer. Several tensors may share one (reshape, view, squeeze).
-struct Storage {
+// Up to 64 bytes live inside the Storage itself: tiny tensors cost no separate allocation.
+struct alignas(64) Storage {
   explicit Storage(size_t nbytes);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 
+  alignas(64) unsigned char inline_bytes[64];
   void* data = nullptr;
   size_t nbytes = 0;
   uint64_t version = 0;    // bumped by every in-place write; saved tensors compare against it
@@ -87,7 +89,7 @@ class Tensor {
   template <class T> T item() const;
   // A zero-copy xtensor view of the data, valid while this tensor lives.
   template <class T> auto xt() const {
-    std::vector<size_t> shp(sizes().begin(), sizes().end());
+    xt::svector<size_t, 4> shp(sizes().begin(), sizes().end());  // inline up to 4 dims: no allocation
     return xt::adapt(data_ptr<T>(), static_cast<size_t>(numel()), xt::no_ownership(), shp);
   }
   template <class T> xt::xarray<T> to_xarray() const;
@@ -176,6 +178,9 @@ class Tensor {
 };
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
+
+// Returns the idle large buffers that xgrad keeps for reuse to the system.
+void empty_cache();
 
 // ---- factories
 Tensor empty(const Shape& sizes, TensorOptions options = {});

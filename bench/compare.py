@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""Times PyTorch on the shapes of core_bench and prints both side by side with ratios.
+Usage: compare.py core_bench.json   (scripts/bench.sh runs both in one go)."""
+import json
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def timeit(fn, min_time=0.3, repetitions=5):
+    """Median over repetitions of the mean time per call."""
+    fn()
+    times = []
+    for _ in range(repetitions):
+        n, start = 0, time.perf_counter()
+        while time.perf_counter() - start < min_time:
+            fn()
+            n += 1
+        times.append((time.perf_counter() - start) / n)
+    return sorted(times)[len(times) // 2]
+
+
+def op_overhead():
+    x = torch.ones(1, requires_grad=True)
+    c = torch.full((1,), 1.0001)
+
+    def run():
+        y = x
+        for _ in range(50):
+            y = y * c + c
+        y.sum().backward()
+        x.grad = None
+    return run
+
+
+def op_overhead_fwd():
+    x = torch.ones(1, requires_grad=True)
+    c = torch.full((1,), 1.0001)
+
+    def run():
+        y = x
+        for _ in range(50):
+            y = y * c + c
+    return run
+
+
+def matmul(n):
+    a = torch.randn(n, n, requires_grad=True)
+    b = torch.randn(n, n, requires_grad=True)
+    g = torch.randn(n, n)
+
+    def run():
+        (a @ b).backward(g)
+        a.grad = b.grad = None
+    return run
+
+
+def softmax(r, c):
+    x = torch.randn(r, c, requires_grad=True)
+    g = torch.randn(r, c)
+
+    def run():
+        F.softmax(x, -1).backward(g)
+        x.grad = None
+    return run
+
+
+def layer_norm(r, c):
+    x = torch.randn(r, c, requires_grad=True)
+    w = torch.ones(c, requires_grad=True)
+    b = torch.zeros(c, requires_grad=True)
+    g = torch.randn(r, c)
+
+    def run():
+        F.layer_norm(x, (c,), w, b).backward(g)
+        x.grad = w.grad = b.grad = None
+    return run
+
+
+def cross_entropy(r, c):
+    x = torch.randn(r, c, requires_grad=True)
+    t = torch.randint(0, c, (r,))
+
+    def run():
+        F.cross_entropy(x, t).backward()
+        x.grad = None
+    return run
+
+
+TORCH = {
+    "BM_OpOverhead": op_overhead,
+    "BM_OpOverheadForward": op_overhead_fwd,
+    "BM_MatmulFwdBwd/128": lambda: matmul(128),
+    "BM_MatmulFwdBwd/512": lambda: matmul(512),
+    "BM_MatmulFwdBwd/1024": lambda: matmul(1024),
+    "BM_SoftmaxFwdBwd/4096/1024": lambda: softmax(4096, 1024),
+    "BM_LayerNormFwdBwd/4096/1024": lambda: layer_norm(4096, 1024),
+    "BM_CrossEntropyFwdBwd/4096/1024": lambda: cross_entropy(4096, 1024),
+}
+
+
+def main():
+    data = json.load(open(sys.argv[1]))
+    # With repetitions, keep each benchmark's median row under its plain name.
+    rows = {}
+    for b in data["benchmarks"]:
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") != "median":
+                continue
+            b = dict(b, name=b["run_name"])
+        rows[b["name"]] = b
+    unit = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"{'benchmark':34s} {'xgrad':>12s} {'torch':>12s} {'xgrad/torch':>12s}  extra")
+    for name, b in rows.items():
+        ours = b["real_time"] * unit[b["time_unit"]]
+        extra = ", ".join(f"{k}={b[k]:.3g}" for k in ("ns_per_op", "GFLOPs", "GBps") if k in b)
+        if name in TORCH:
+            theirs = timeit(TORCH[name]())
+            print(f"{name:34s} {ours*1e3:10.3f}ms {theirs*1e3:10.3f}ms {ours/theirs:12.2f}  {extra}")
+        else:
+            print(f"{name:34s} {ours*1e3:10.3f}ms {'':>12s} {'':>12s}  {extra}")
+    raw = {int(n.split('/')[1]): r["real_time"] for n, r in rows.items() if n.startswith("BM_RawSgemmX3/")}
+    for n, r in rows.items():
+        if n.startswith("BM_MatmulFwdBwd/"):
+            k = int(n.split('/')[1])
+            if k in raw:
+                print(f"matmul fwd+bwd {k}: xgrad / raw sgemm = {r['real_time'] / raw[k]:.3f}")
+    mem = next((r for n, r in rows.items() if n.startswith("BM_Memcpy")), None)
+    if mem:
+        for n, r in rows.items():
+            if "GBps" in r and not n.startswith("BM_Memcpy"):
+                print(f"{n}: {r['GBps']/mem['GBps']:.2f} of memcpy bandwidth")
+
+
+if __name__ == "__main__":
+    main()
