@@ -171,6 +171,18 @@ Tensor& Tensor::detach_() {
   return *this;
 }
 
+void Tensor::set_data(const Tensor& other) const {
+  XG_CHECK(other.defined(), "set_data: source is undefined");
+  auto& i = impl();
+  XG_CHECK(!i.requires_grad || is_floating(other.dtype()), "set_data: a tensor that requires grad can't take ",
+           dtype_name(other.dtype()), " data");
+  i.storage = other.impl().storage;
+  i.sizes = other.sizes();
+  i.numel = other.numel();
+  i.dtype = other.dtype();
+  if (i.grad && (Tensor(i.grad).sizes() != i.sizes || i.grad->dtype != i.dtype)) i.grad.reset();
+}
+
 // ---------------------------------------------------------------- autograd flags
 
 Tensor& Tensor::requires_grad_(bool requires_grad) {

@@ -99,6 +99,9 @@ class Tensor {
   Tensor clone() const;
   Tensor detach() const;
   Tensor& detach_();
+  // Makes this tensor use other's data, shape and dtype, keeping its own autograd identity
+  // (a parameter stays the same leaf). Used by Module::to and load_state_dict.
+  void set_data(const Tensor& other) const;
   Tensor contiguous() const { return *this; }  // storage is always contiguous
 
   // ---- autograd

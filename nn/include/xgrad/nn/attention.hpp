@@ -1,0 +1,97 @@
+#pragma once
+// Attention in the forms the d2l book teaches and Transformers use. Batch first throughout:
+// queries (B, L, E), keys (B, S, E), values (B, S, Ev).
+#include <utility>
+
+#include "xgrad/nn/linear.hpp"
+#include "xgrad/nn/module.hpp"
+#include "xgrad/nn/options.hpp"
+
+namespace xgrad::nn {
+
+// Softmax over the last dim of X (B, L, S) keeping, in row (b, i), only the first valid_lens[b]
+// (valid_lens (B)) or valid_lens[b, i] (valid_lens (B, L)) keys; the rest get weight 0.
+// Undefined valid_lens: a plain softmax. (d2l's masked_softmax.)
+Tensor masked_softmax(const Tensor& X, const Tensor& valid_lens);
+
+// softmax(q·kᵀ/√E + mask)·v over the last two dims, any leading batch dims.
+// attn_mask: Bool (true = may attend, as torch's scaled_dot_product_attention) or a float mask
+// added to the scores; broadcast to (..., L, S). is_causal: key j ≤ query i only.
+// dropout_p applies to the attention weights. Returns the output; weights via the overload.
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask = {},
+                                    double dropout_p = 0.0, bool is_causal = false);
+std::pair<Tensor, Tensor> scaled_dot_product_attention_with_weights(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                                    const Tensor& attn_mask = {}, double dropout_p = 0.0,
+                                                                    bool is_causal = false);
+
+// d2l's scaled dot-product attention with valid lengths; keeps the last weights for heatmaps.
+class DotProductAttentionImpl : public Module {
+ public:
+  explicit DotProductAttentionImpl(double dropout = 0.0) : dropout(dropout) {}
+  Tensor forward(const Tensor& queries, const Tensor& keys, const Tensor& values, const Tensor& valid_lens = {});
+  double dropout;
+  Tensor attention_weights;  // (B, L, S), from the last forward
+};
+XG_MODULE(DotProductAttention);
+
+// Bahdanau's additive attention: score(q, k) = w_vᵀ tanh(W_q q + W_k k).
+class AdditiveAttentionImpl : public Module {
+ public:
+  AdditiveAttentionImpl(int64_t key_size, int64_t query_size, int64_t num_hiddens, double dropout = 0.0);
+  Tensor forward(const Tensor& queries, const Tensor& keys, const Tensor& values, const Tensor& valid_lens = {});
+  Linear W_k{nullptr}, W_q{nullptr}, w_v{nullptr};
+  double dropout;
+  Tensor attention_weights;  // (B, L, S), from the last forward
+};
+XG_MODULE(AdditiveAttention);
+
+struct MultiheadAttentionOptions {
+  MultiheadAttentionOptions(int64_t embed_dim, int64_t num_heads) : embed_dim_(embed_dim), num_heads_(num_heads) {}
+  XG_ARG(int64_t, embed_dim);
+  XG_ARG(int64_t, num_heads);
+  XG_ARG(double, dropout) = 0.0;
+  XG_ARG(bool, bias) = true;
+  XG_ARG(int64_t, kdim) = 0;  // 0: embed_dim
+  XG_ARG(int64_t, vdim) = 0;
+};
+
+// Projected keys and values in head layout (B, H, S, head_dim): what incremental decoding caches.
+struct KeyValue {
+  Tensor k, v;
+};
+
+// torch.nn.MultiheadAttention (batch_first) with PyTorch's parameter names and initialisation:
+// in_proj_weight (3E, E) — or q/k/v_proj_weight when kdim/vdim differ — in_proj_bias,
+// out_proj.weight, out_proj.bias.
+class MultiheadAttentionImpl : public Module {
+ public:
+  MultiheadAttentionImpl(int64_t embed_dim, int64_t num_heads)
+      : MultiheadAttentionImpl(MultiheadAttentionOptions(embed_dim, num_heads)) {}
+  explicit MultiheadAttentionImpl(const MultiheadAttentionOptions& options);
+
+  // key_padding_mask (B, S): Bool, true = ignore that key; or float, added. attn_mask (L, S) or
+  // (B·H, L, S): Bool, true = not allowed; or float, added (e.g. generate_square_subsequent_mask).
+  // Returns the output (B, L, E) and, if need_weights, the weights (B, L, S) averaged over heads
+  // or (B, H, L, S).
+  std::pair<Tensor, Tensor> forward(const Tensor& query, const Tensor& key, const Tensor& value,
+                                    const Tensor& key_padding_mask = {}, bool need_weights = true,
+                                    const Tensor& attn_mask = {}, bool average_attn_weights = true);
+
+  // The pieces forward is made of, for incremental decoding with a key/value cache.
+  Tensor project_query(const Tensor& query) const;                     // → (B, H, L, hd)
+  KeyValue project_key_value(const Tensor& key, const Tensor& value) const;  // → (B, H, S, hd) each
+  std::pair<Tensor, Tensor> attend(const Tensor& q, const KeyValue& kv, const Tensor& key_padding_mask,
+                                   const Tensor& attn_mask, bool need_weights, bool average_attn_weights);
+
+  void pretty_print(std::ostream& os) const override;
+  MultiheadAttentionOptions options;
+  int64_t head_dim;
+  Tensor in_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight, in_proj_bias;
+  Linear out_proj{nullptr};
+
+ private:
+  bool same_dims_;
+};
+XG_MODULE(MultiheadAttention);
+
+}  // namespace xgrad::nn

@@ -1,0 +1,32 @@
+#pragma once
+// Positional encodings for batch-first (B, T, d) inputs.
+#include "xgrad/nn/module.hpp"
+
+namespace xgrad::nn {
+
+// Vaswani et al. (2017), as d2l: P[t, 2j] = sin(t / 10000^(2j/d)), P[t, 2j+1] = cos(...);
+// forward returns dropout(X + P[offset : offset + T]). The table is a constant, not a parameter.
+class PositionalEncodingImpl : public Module {
+ public:
+  PositionalEncodingImpl(int64_t num_hiddens, double dropout = 0.0, int64_t max_len = 1000);
+  Tensor forward(const Tensor& X, int64_t offset = 0);
+  int64_t num_hiddens, max_len;
+  double dropout;
+  Tensor P;  // (max_len, num_hiddens), Float64; cast on use
+
+ private:
+  Tensor P_cast_;
+};
+XG_MODULE(PositionalEncoding);
+
+// A learned table of position vectors (max_len, d), initialised N(0, 0.02²) as in GPT-2.
+class LearnedPositionalEncodingImpl : public Module {
+ public:
+  LearnedPositionalEncodingImpl(int64_t max_len, int64_t num_hiddens, double dropout = 0.0);
+  Tensor forward(const Tensor& X, int64_t offset = 0);
+  Tensor weight;
+  double dropout;
+};
+XG_MODULE(LearnedPositionalEncoding);
+
+}  // namespace xgrad::nn

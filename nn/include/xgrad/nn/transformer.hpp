@@ -1,0 +1,137 @@
+#pragma once
+// The Transformer of "Attention Is All You Need", with torch.nn's structure and parameter names
+// (self_attn, multihead_attn, linear1, linear2, norm1..3; layers.N; encoder/decoder.norm),
+// post-LN or pre-LN (norm_first), batch first, and a key/value cache for incremental decoding.
+#include <string>
+#include <vector>
+
+#include "xgrad/nn/activation.hpp"
+#include "xgrad/nn/attention.hpp"
+#include "xgrad/nn/container.hpp"
+#include "xgrad/nn/linear.hpp"
+#include "xgrad/nn/norm.hpp"
+#include "xgrad/nn/options.hpp"
+
+namespace xgrad::nn {
+
+struct TransformerLayerOptions {
+  TransformerLayerOptions(int64_t d_model, int64_t nhead) : d_model_(d_model), nhead_(nhead) {}
+  XG_ARG(int64_t, d_model);
+  XG_ARG(int64_t, nhead);
+  XG_ARG(int64_t, dim_feedforward) = 2048;
+  XG_ARG(double, dropout) = 0.1;
+  XG_ARG(std::string, activation) = "relu";  // "relu" or "gelu"
+  XG_ARG(double, layer_norm_eps) = 1e-5;
+  XG_ARG(bool, norm_first) = false;          // pre-LN when true
+};
+using TransformerEncoderLayerOptions = TransformerLayerOptions;
+using TransformerDecoderLayerOptions = TransformerLayerOptions;
+
+// A (B, S, S) float mask with −inf above the diagonal: position i sees positions ≤ i.
+Tensor generate_square_subsequent_mask(int64_t size, ScalarType dtype = kFloat32);
+
+class TransformerEncoderLayerImpl : public Module {
+ public:
+  TransformerEncoderLayerImpl(int64_t d_model, int64_t nhead)
+      : TransformerEncoderLayerImpl(TransformerLayerOptions(d_model, nhead)) {}
+  explicit TransformerEncoderLayerImpl(const TransformerLayerOptions& options);
+  Tensor forward(const Tensor& src, const Tensor& src_mask = {}, const Tensor& src_key_padding_mask = {});
+  TransformerLayerOptions options;
+  MultiheadAttention self_attn{nullptr};
+  Linear linear1{nullptr}, linear2{nullptr};
+  Dropout dropout{nullptr}, dropout1{nullptr}, dropout2{nullptr};
+  LayerNorm norm1{nullptr}, norm2{nullptr};
+  // Set record_attention = true to keep each forward's self-attention weights (B, H, S, S).
+  bool record_attention = false;
+  Tensor last_attention;
+
+ private:
+  Tensor feed_forward(const Tensor& x);
+};
+XG_MODULE(TransformerEncoderLayer);
+
+// What incremental decoding keeps per decoder layer: the projected keys/values of the tokens
+// decoded so far (self-attention) and of the memory (cross-attention, computed once).
+struct DecoderLayerCache {
+  KeyValue self_kv, cross_kv;
+};
+struct DecoderCache {
+  std::vector<DecoderLayerCache> layers;
+  int64_t steps = 0;  // tokens decoded so far (the next token's position)
+};
+
+class TransformerDecoderLayerImpl : public Module {
+ public:
+  TransformerDecoderLayerImpl(int64_t d_model, int64_t nhead)
+      : TransformerDecoderLayerImpl(TransformerLayerOptions(d_model, nhead)) {}
+  explicit TransformerDecoderLayerImpl(const TransformerLayerOptions& options);
+  Tensor forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask = {}, const Tensor& memory_mask = {},
+                 const Tensor& tgt_key_padding_mask = {}, const Tensor& memory_key_padding_mask = {});
+  // One new target position (B, 1, E), attending to the cached past and to memory.
+  Tensor forward_step(const Tensor& tgt_step, const Tensor& memory, DecoderLayerCache& cache,
+                      const Tensor& memory_key_padding_mask = {});
+  TransformerLayerOptions options;
+  MultiheadAttention self_attn{nullptr}, multihead_attn{nullptr};
+  Linear linear1{nullptr}, linear2{nullptr};
+  Dropout dropout{nullptr}, dropout1{nullptr}, dropout2{nullptr}, dropout3{nullptr};
+  LayerNorm norm1{nullptr}, norm2{nullptr}, norm3{nullptr};
+  bool record_attention = false;
+  Tensor last_self_attention, last_cross_attention;  // (B, H, L, S) when record_attention
+
+ private:
+  Tensor feed_forward(const Tensor& x);
+  Tensor self_block(const Tensor& x, const Tensor& mask, const Tensor& kpm);
+  Tensor cross_block(const Tensor& x, const Tensor& memory, const Tensor& mask, const Tensor& kpm);
+};
+XG_MODULE(TransformerDecoderLayer);
+
+class TransformerEncoderImpl : public Module {
+ public:
+  // num_layers fresh layers (each initialised independently); final_norm adds "norm".
+  TransformerEncoderImpl(const TransformerLayerOptions& layer, int64_t num_layers, bool final_norm = false);
+  Tensor forward(const Tensor& src, const Tensor& mask = {}, const Tensor& src_key_padding_mask = {});
+  std::shared_ptr<ModuleListOf<TransformerEncoderLayer>> layers;
+  LayerNorm norm{nullptr};
+};
+XG_MODULE(TransformerEncoder);
+
+class TransformerDecoderImpl : public Module {
+ public:
+  TransformerDecoderImpl(const TransformerLayerOptions& layer, int64_t num_layers, bool final_norm = false);
+  Tensor forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask = {}, const Tensor& memory_mask = {},
+                 const Tensor& tgt_key_padding_mask = {}, const Tensor& memory_key_padding_mask = {});
+  // Decodes one position for every sequence in the batch; cache grows by one step per call.
+  Tensor forward_step(const Tensor& tgt_step, const Tensor& memory, DecoderCache& cache,
+                      const Tensor& memory_key_padding_mask = {});
+  std::shared_ptr<ModuleListOf<TransformerDecoderLayer>> layers;
+  LayerNorm norm{nullptr};
+};
+XG_MODULE(TransformerDecoder);
+
+struct TransformerOptions {
+  XG_ARG(int64_t, d_model) = 512;
+  XG_ARG(int64_t, nhead) = 8;
+  XG_ARG(int64_t, num_encoder_layers) = 6;
+  XG_ARG(int64_t, num_decoder_layers) = 6;
+  XG_ARG(int64_t, dim_feedforward) = 2048;
+  XG_ARG(double, dropout) = 0.1;
+  XG_ARG(std::string, activation) = "relu";
+  XG_ARG(double, layer_norm_eps) = 1e-5;
+  XG_ARG(bool, norm_first) = false;
+};
+
+// torch.nn.Transformer: encoder and decoder with final norms; every weight matrix re-initialised
+// xavier-uniform, as PyTorch does.
+class TransformerImpl : public Module {
+ public:
+  explicit TransformerImpl(const TransformerOptions& options = {});
+  Tensor forward(const Tensor& src, const Tensor& tgt, const Tensor& src_mask = {}, const Tensor& tgt_mask = {},
+                 const Tensor& memory_mask = {}, const Tensor& src_key_padding_mask = {},
+                 const Tensor& tgt_key_padding_mask = {}, const Tensor& memory_key_padding_mask = {});
+  TransformerOptions options;
+  TransformerEncoder encoder{nullptr};
+  TransformerDecoder decoder{nullptr};
+};
+XG_MODULE(Transformer);
+
+}  // namespace xgrad::nn

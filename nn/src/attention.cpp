@@ -1,0 +1,194 @@
+#include "xgrad/nn/attention.hpp"
+
+#include <cmath>
+
+#include "xgrad/nn/init.hpp"
+#include "xgrad/ops.hpp"
+
+namespace xgrad::nn {
+
+Tensor masked_softmax(const Tensor& X, const Tensor& valid_lens) {
+  if (!valid_lens.defined()) return softmax(X, -1);
+  XG_CHECK(X.dim() >= 2, "masked_softmax: X must have at least 2 dims, got ", X.sizes());
+  XG_CHECK(valid_lens.dim() >= 1 && valid_lens.dim() < X.dim(), "masked_softmax: valid_lens of shape ",
+           valid_lens.sizes(), " doesn't fit scores of shape ", X.sizes());
+  for (int64_t d = 0; d < valid_lens.dim(); ++d)
+    XG_CHECK(valid_lens.sizes()[d] == X.sizes()[d], "masked_softmax: valid_lens of shape ", valid_lens.sizes(),
+             " doesn't match the leading dims of scores ", X.sizes());
+  // lens (B) or (B, L) → broadcastable against (B, L, S); keep key j where j < len.
+  Shape lens_shape = valid_lens.sizes();
+  while (static_cast<int64_t>(lens_shape.size()) < X.dim()) lens_shape.push_back(1);
+  Tensor lens = valid_lens.to(kInt64).reshape(lens_shape);
+  Tensor keep = arange(static_cast<double>(X.sizes().back())) < lens;
+  // -1e6 rather than -inf, as d2l: a row with no valid key becomes uniform instead of NaN.
+  return softmax(masked_fill(X, ~keep, -1e6), -1);
+}
+
+std::pair<Tensor, Tensor> scaled_dot_product_attention_with_weights(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                                    const Tensor& attn_mask, double dropout_p,
+                                                                    bool is_causal) {
+  XG_CHECK(q.defined() && k.defined() && v.defined(), "scaled_dot_product_attention: q, k or v is undefined");
+  XG_CHECK(q.dim() >= 2 && k.dim() >= 2 && v.dim() >= 2 && q.sizes().back() == k.sizes().back() &&
+               k.sizes()[k.dim() - 2] == v.sizes()[v.dim() - 2],
+           "scaled_dot_product_attention: shapes q ", q.sizes(), ", k ", k.sizes(), ", v ", v.sizes(),
+           " don't fit (..., L, E), (..., S, E), (..., S, Ev)");
+  const int64_t L = q.sizes()[q.dim() - 2], S = k.sizes()[k.dim() - 2];
+  Tensor scores = matmul_t(q, k, false, true) * (1.0 / std::sqrt(static_cast<double>(q.sizes().back())));
+  if (is_causal) scores = masked_fill(scores, ~tril(ones({L, S}, kBool)), -INFINITY);
+  if (attn_mask.defined()) {
+    if (attn_mask.dtype() == kBool) scores = masked_fill(scores, ~attn_mask, -INFINITY);
+    else scores = scores + attn_mask;
+  }
+  Tensor w = softmax(scores, -1);
+  if (dropout_p > 0) w = dropout(w, dropout_p, true);
+  return {matmul(w, v), w};
+}
+
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
+                                    double dropout_p, bool is_causal) {
+  return scaled_dot_product_attention_with_weights(q, k, v, attn_mask, dropout_p, is_causal).first;
+}
+
+// ---------------------------------------------------------------- d2l attention modules
+
+Tensor DotProductAttentionImpl::forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
+                                        const Tensor& valid_lens) {
+  XG_CHECK(queries.dim() == 3 && keys.dim() == 3 && values.dim() == 3, "DotProductAttention: expected 3-D queries, ",
+           "keys and values, got ", queries.sizes(), ", ", keys.sizes(), ", ", values.sizes());
+  const double d = static_cast<double>(queries.sizes().back());
+  Tensor scores = matmul_t(queries, keys, false, true) * (1.0 / std::sqrt(d));
+  attention_weights = masked_softmax(scores, valid_lens);
+  return matmul(xgrad::dropout(attention_weights, dropout, is_training()), values);
+}
+
+AdditiveAttentionImpl::AdditiveAttentionImpl(int64_t key_size, int64_t query_size, int64_t num_hiddens, double dropout)
+    : dropout(dropout) {
+  W_k = register_module("W_k", Linear(LinearOptions(key_size, num_hiddens).bias(false)));
+  W_q = register_module("W_q", Linear(LinearOptions(query_size, num_hiddens).bias(false)));
+  w_v = register_module("w_v", Linear(LinearOptions(num_hiddens, 1).bias(false)));
+}
+
+Tensor AdditiveAttentionImpl::forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
+                                      const Tensor& valid_lens) {
+  XG_CHECK(queries.dim() == 3 && keys.dim() == 3 && values.dim() == 3, "AdditiveAttention: expected 3-D queries, ",
+           "keys and values, got ", queries.sizes(), ", ", keys.sizes(), ", ", values.sizes());
+  // (B, L, 1, h) + (B, 1, S, h) → (B, L, S, h): every query against every key.
+  Tensor features = tanh(W_q(queries).unsqueeze(2) + W_k(keys).unsqueeze(1));
+  Tensor scores = w_v(features).squeeze(-1);
+  attention_weights = masked_softmax(scores, valid_lens);
+  return matmul(xgrad::dropout(attention_weights, dropout, is_training()), values);
+}
+
+// ---------------------------------------------------------------- MultiheadAttention
+
+MultiheadAttentionImpl::MultiheadAttentionImpl(const MultiheadAttentionOptions& o) : options(o) {
+  const int64_t E = o.embed_dim(), H = o.num_heads();
+  XG_CHECK(E > 0 && H > 0, "MultiheadAttention: embed_dim and num_heads must be positive, got ", E, " and ", H);
+  XG_CHECK(E % H == 0, "MultiheadAttention: embed_dim ", E, " must be divisible by num_heads ", H);
+  XG_CHECK(o.dropout() >= 0 && o.dropout() <= 1, "MultiheadAttention: dropout must be in [0, 1], got ", o.dropout());
+  head_dim = E / H;
+  const int64_t kdim = o.kdim() ? o.kdim() : E, vdim = o.vdim() ? o.vdim() : E;
+  options.kdim(kdim).vdim(vdim);
+  same_dims_ = kdim == E && vdim == E;
+  if (same_dims_) {
+    in_proj_weight = register_parameter("in_proj_weight", empty({3 * E, E}));
+    init::xavier_uniform_(in_proj_weight);
+  } else {
+    q_proj_weight = register_parameter("q_proj_weight", empty({E, E}));
+    k_proj_weight = register_parameter("k_proj_weight", empty({E, kdim}));
+    v_proj_weight = register_parameter("v_proj_weight", empty({E, vdim}));
+    init::xavier_uniform_(q_proj_weight);
+    init::xavier_uniform_(k_proj_weight);
+    init::xavier_uniform_(v_proj_weight);
+  }
+  if (o.bias()) in_proj_bias = register_parameter("in_proj_bias", zeros({3 * E}));
+  out_proj = register_module("out_proj", Linear(LinearOptions(E, E).bias(o.bias())));
+  if (o.bias()) init::zeros_(out_proj->bias);
+}
+
+namespace {
+// (B, L, E) → (B, H, L, hd)
+Tensor to_heads(const Tensor& x, int64_t H) {
+  const int64_t B = x.sizes()[0], L = x.sizes()[1], E = x.sizes()[2];
+  return x.reshape({B, L, H, E / H}).permute({0, 2, 1, 3});
+}
+}  // namespace
+
+Tensor MultiheadAttentionImpl::project_query(const Tensor& query) const {
+  const int64_t E = options.embed_dim();
+  Tensor w = same_dims_ ? in_proj_weight.narrow(0, 0, E) : q_proj_weight;
+  Tensor b = in_proj_bias.defined() ? in_proj_bias.narrow(0, 0, E) : Tensor();
+  return to_heads(linear(query, w, b), options.num_heads());
+}
+
+KeyValue MultiheadAttentionImpl::project_key_value(const Tensor& key, const Tensor& value) const {
+  const int64_t E = options.embed_dim();
+  Tensor wk = same_dims_ ? in_proj_weight.narrow(0, E, E) : k_proj_weight;
+  Tensor wv = same_dims_ ? in_proj_weight.narrow(0, 2 * E, E) : v_proj_weight;
+  Tensor bk = in_proj_bias.defined() ? in_proj_bias.narrow(0, E, E) : Tensor();
+  Tensor bv = in_proj_bias.defined() ? in_proj_bias.narrow(0, 2 * E, E) : Tensor();
+  return {to_heads(linear(key, wk, bk), options.num_heads()), to_heads(linear(value, wv, bv), options.num_heads())};
+}
+
+std::pair<Tensor, Tensor> MultiheadAttentionImpl::attend(const Tensor& q, const KeyValue& kv,
+                                                         const Tensor& key_padding_mask, const Tensor& attn_mask,
+                                                         bool need_weights, bool average_attn_weights) {
+  const int64_t B = q.sizes()[0], H = q.sizes()[1], L = q.sizes()[2], S = kv.k.sizes()[2];
+  Tensor scores = matmul_t(q, kv.k, false, true) * (1.0 / std::sqrt(static_cast<double>(head_dim)));
+  if (attn_mask.defined()) {
+    bool ok2 = attn_mask.dim() == 2 && attn_mask.sizes() == Shape{L, S};
+    bool ok3 = attn_mask.dim() == 3 && attn_mask.sizes() == Shape{B * H, L, S};
+    XG_CHECK(ok2 || ok3, "MultiheadAttention: attn_mask of shape ", attn_mask.sizes(), " should be (L, S) = [", L,
+             ", ", S, "] or (batch·num_heads, L, S) = [", B * H, ", ", L, ", ", S, "]");
+    Tensor m = ok3 ? attn_mask.reshape({B, H, L, S}) : attn_mask;
+    scores = m.dtype() == kBool ? masked_fill(scores, m, -INFINITY) : scores + m.to(scores.dtype());
+  }
+  if (key_padding_mask.defined()) {
+    XG_CHECK(key_padding_mask.sizes() == Shape({B, S}), "MultiheadAttention: key_padding_mask of shape ",
+             key_padding_mask.sizes(), " should be (batch, S) = [", B, ", ", S, "]");
+    Tensor m = key_padding_mask.reshape({B, 1, 1, S});
+    scores = m.dtype() == kBool ? masked_fill(scores, m, -INFINITY) : scores + m.to(scores.dtype());
+  }
+  Tensor w = softmax(scores, -1);
+  if (is_training() && options.dropout() > 0) w = dropout(w, options.dropout(), true);
+  Tensor out = matmul(w, kv.v).permute({0, 2, 1, 3}).reshape({B, L, options.embed_dim()});
+  Tensor weights;
+  if (need_weights) weights = average_attn_weights ? mean(w, {1}) : w;
+  return {out_proj(out), weights};
+}
+
+std::pair<Tensor, Tensor> MultiheadAttentionImpl::forward(const Tensor& query, const Tensor& key, const Tensor& value,
+                                                          const Tensor& key_padding_mask, bool need_weights,
+                                                          const Tensor& attn_mask, bool average_attn_weights) {
+  const int64_t E = options.embed_dim();
+  XG_CHECK(query.defined() && query.dim() == 3 && query.sizes()[2] == E,
+           "MultiheadAttention: query must be (batch, seq, embed_dim=", E, "), got ",
+           query.defined() ? query.sizes() : Shape{});
+  XG_CHECK(key.defined() && key.dim() == 3 && key.sizes()[2] == options.kdim() && key.sizes()[0] == query.sizes()[0],
+           "MultiheadAttention: key must be (batch=", query.sizes()[0], ", S, kdim=", options.kdim(), "), got ",
+           key.defined() ? key.sizes() : Shape{});
+  XG_CHECK(value.defined() && value.dim() == 3 && value.sizes()[2] == options.vdim() &&
+               value.sizes()[0] == key.sizes()[0] && value.sizes()[1] == key.sizes()[1],
+           "MultiheadAttention: value must be (batch, S=", key.sizes()[1], ", vdim=", options.vdim(), "), got ",
+           value.defined() ? value.sizes() : Shape{});
+  Tensor q;
+  KeyValue kv;
+  if (same_dims_ && query.is_same(key) && key.is_same(value)) {
+    // Self-attention: one GEMM for q, k and v together, then split into heads.
+    const int64_t B = query.sizes()[0], L = query.sizes()[1], H = options.num_heads();
+    Tensor qkv = linear(query, in_proj_weight, in_proj_bias).reshape({B, L, 3, H, head_dim}).permute({2, 0, 3, 1, 4});
+    q = qkv.narrow(0, 0, 1).squeeze(0);
+    kv = {qkv.narrow(0, 1, 1).squeeze(0), qkv.narrow(0, 2, 1).squeeze(0)};
+  } else {
+    q = project_query(query);
+    kv = project_key_value(key, value);
+  }
+  return attend(q, kv, key_padding_mask, attn_mask, need_weights, average_attn_weights);
+}
+
+void MultiheadAttentionImpl::pretty_print(std::ostream& os) const {
+  os << "MultiheadAttention(embed_dim=" << options.embed_dim() << ", num_heads=" << options.num_heads()
+     << ", dropout=" << options.dropout() << ")";
+}
+
+}  // namespace xgrad::nn

@@ -1,0 +1,218 @@
+#include "xgrad/nn/module.hpp"
+
+#include <cxxabi.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "xgrad/grad_mode.hpp"
+#include "xgrad/ops.hpp"
+
+namespace xgrad::nn {
+
+namespace {
+void check_name(const std::string& name, const char* what) {
+  XG_CHECK(!name.empty() && name.find('.') == std::string::npos, what, ": name '", name,
+           "' must be non-empty and contain no '.'");
+}
+template <class V>
+bool has_name(const V& v, const std::string& name) {
+  return std::any_of(v.begin(), v.end(), [&](const auto& p) { return p.first == name; });
+}
+}  // namespace
+
+Tensor Module::register_parameter(const std::string& name, Tensor t, bool requires_grad) {
+  check_name(name, "register_parameter");
+  XG_CHECK(!has_name(params_, name) && !has_name(buffers_, name) && !has_name(children_, name),
+           "register_parameter: '", name, "' is already registered");
+  if (t.defined()) {
+    t = t.detach();  // a parameter is a leaf of its own
+    if (requires_grad) t.requires_grad_(true);
+  }
+  params_.emplace_back(name, t);
+  return t;
+}
+
+Tensor Module::register_buffer(const std::string& name, Tensor t) {
+  check_name(name, "register_buffer");
+  XG_CHECK(!has_name(params_, name) && !has_name(buffers_, name) && !has_name(children_, name),
+           "register_buffer: '", name, "' is already registered");
+  buffers_.emplace_back(name, t);
+  return t;
+}
+
+void Module::register_child(const std::string& name, std::shared_ptr<Module> m) {
+  check_name(name, "register_module");
+  XG_CHECK(m != nullptr, "register_module: module '", name, "' is empty");
+  XG_CHECK(!has_name(params_, name) && !has_name(buffers_, name) && !has_name(children_, name),
+           "register_module: '", name, "' is already registered");
+  children_.emplace_back(name, std::move(m));
+}
+
+NamedTensors Module::named_parameters(bool recurse) const {
+  NamedTensors out;
+  for (const auto& [n, t] : params_)
+    if (t.defined()) out.emplace_back(n, t);
+  if (recurse)
+    for (const auto& [cn, c] : children_)
+      for (auto& [n, t] : c->named_parameters(true)) out.emplace_back(cn + "." + n, t);
+  return out;
+}
+
+TensorList Module::parameters(bool recurse) const {
+  TensorList out;
+  for (auto& [n, t] : named_parameters(recurse)) out.push_back(t);
+  return out;
+}
+
+NamedTensors Module::named_buffers(bool recurse) const {
+  NamedTensors out;
+  for (const auto& [n, t] : buffers_)
+    if (t.defined()) out.emplace_back(n, t);
+  if (recurse)
+    for (const auto& [cn, c] : children_)
+      for (auto& [n, t] : c->named_buffers(true)) out.emplace_back(cn + "." + n, t);
+  return out;
+}
+
+TensorList Module::buffers(bool recurse) const {
+  TensorList out;
+  for (auto& [n, t] : named_buffers(recurse)) out.push_back(t);
+  return out;
+}
+
+std::vector<std::shared_ptr<Module>> Module::children() const {
+  std::vector<std::shared_ptr<Module>> out;
+  for (const auto& [n, c] : children_) out.push_back(c);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_children() const { return children_; }
+
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modules(const std::string& prefix) {
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> out{{prefix, shared_from_this()}};
+  for (const auto& [n, c] : children_)
+    for (auto& p : c->named_modules(prefix.empty() ? n : prefix + "." + n)) out.push_back(std::move(p));
+  return out;
+}
+
+std::vector<std::shared_ptr<Module>> Module::modules() {
+  std::vector<std::shared_ptr<Module>> out;
+  for (auto& [n, m] : named_modules()) out.push_back(m);
+  return out;
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& [n, c] : children_) c->train(on);
+}
+
+void Module::to(ScalarType dtype) {
+  NoGradGuard ng;
+  for (auto& [n, t] : named_parameters())
+    if (t.is_floating_point() && t.dtype() != dtype) t.set_data(t.detach().to(dtype));
+  for (auto& [n, t] : named_buffers())
+    if (t.is_floating_point() && t.dtype() != dtype) t.set_data(t.detach().to(dtype));
+}
+
+void Module::zero_grad(bool set_to_none) {
+  for (auto& p : parameters()) {
+    if (!p.grad().defined()) continue;
+    if (set_to_none) p.set_grad({});
+    else p.grad().zero_();
+  }
+}
+
+void Module::apply(const std::function<void(Module&)>& fn) {
+  for (auto& m : modules()) fn(*m);
+}
+
+int64_t Module::num_parameters() const {
+  int64_t n = 0;
+  for (auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+NamedTensors Module::state_dict() const {
+  NamedTensors out = named_parameters();
+  for (auto& b : named_buffers()) out.push_back(b);
+  return out;
+}
+
+void Module::load_state_dict(const NamedTensors& dict, bool strict) {
+  std::map<std::string, Tensor> given(dict.begin(), dict.end());
+  std::vector<std::string> problems;
+  NamedTensors mine = state_dict();
+  std::set<std::string> known;
+  for (auto& [name, t] : mine) {
+    known.insert(name);
+    auto it = given.find(name);
+    if (it == given.end()) {
+      if (strict) problems.push_back("missing key '" + name + "'");
+      continue;
+    }
+    const Tensor& src = it->second;
+    if (src.sizes() != t.sizes())
+      problems.push_back(str("'", name, "': shape ", src.sizes(), " in the checkpoint, ", t.sizes(), " in the model"));
+    else if (src.is_floating_point() != t.is_floating_point() || (!t.is_floating_point() && src.dtype() != t.dtype()))
+      problems.push_back(str("'", name, "': dtype ", dtype_name(src.dtype()), " in the checkpoint, ",
+                             dtype_name(t.dtype()), " in the model"));
+  }
+  if (strict)
+    for (auto& [name, t] : given)
+      if (!known.count(name)) problems.push_back("unexpected key '" + name + "'");
+  if (!problems.empty()) {
+    std::ostringstream os;
+    os << "load_state_dict: nothing was loaded; " << problems.size() << " problem(s):";
+    for (auto& p : problems) os << "\n  " << p;
+    throw Error(os.str());
+  }
+  NoGradGuard ng;
+  for (auto& [name, t] : mine) {
+    auto it = given.find(name);
+    if (it == given.end()) continue;
+    // Floating data converts to the model's dtype (a float64 checkpoint loads into float32).
+    t.set_data(it->second.to(t.dtype()).clone());
+  }
+}
+
+void Module::save(const std::string& path) const { save_npz(path, state_dict()); }
+
+void Module::load(const std::string& path, bool strict) { load_state_dict(load_npz(path), strict); }
+
+std::string Module::name() const {
+  int status = 0;
+  char* d = abi::__cxa_demangle(typeid(*this).name(), nullptr, nullptr, &status);
+  std::string s = status == 0 && d ? d : typeid(*this).name();
+  std::free(d);
+  auto colon = s.rfind("::");
+  if (colon != std::string::npos) s = s.substr(colon + 2);
+  if (s.size() > 4 && s.compare(s.size() - 4, 4, "Impl") == 0) s.resize(s.size() - 4);
+  return s;
+}
+
+void Module::pretty_print(std::ostream& os) const { os << name(); }
+
+void Module::print_tree(std::ostream& os, const std::string& indent) const {
+  pretty_print(os);
+  if (children_.empty()) {
+    os << "  [" << num_parameters() << " params]";
+    return;
+  }
+  os << "(  [" << num_parameters() << " params]\n";
+  for (const auto& [n, c] : children_) {
+    os << indent << "  (" << n << "): ";
+    c->print_tree(os, indent + "  ");
+    os << "\n";
+  }
+  os << indent << ")";
+}
+
+std::ostream& operator<<(std::ostream& os, const Module& m) {
+  m.print_tree(os, "");
+  return os;
+}
+
+}  // namespace xgrad::nn
