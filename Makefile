@@ -45,6 +45,7 @@ install: build
 # Regenerate the PyTorch reference fixtures under tests/reference/fixtures.
 fixtures: deps-torch
 	/usr/bin/python3 tests/reference/make_fixtures.py
+	/usr/bin/python3 tests/reference/make_nn_fixtures.py
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD)

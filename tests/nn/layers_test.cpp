@@ -1,0 +1,182 @@
+// Every layer gradchecked in float64 (dropout 0), masks and padding included; incremental
+// decoding equals the full causal forward; d2l's attention pieces; bad input.
+#include "helpers.hpp"
+
+namespace nn = xg::nn;
+using L = xg::TensorList;
+
+namespace {
+template <class H>
+H f64(H m) {
+  m->to(xg::kFloat64);
+  return m;
+}
+xg::Tensor pad_mask(int64_t b, int64_t s, std::vector<int64_t> pad) {
+  std::vector<bool> v;
+  for (int64_t i = 0; i < b; ++i)
+    for (int64_t j = 0; j < s; ++j) v.push_back(j >= s - pad[i]);
+  return xg::tensor(v).reshape({b, s});
+}
+// gradcheck over the inputs that require grad and every parameter of `params_of`.
+template <class H, class F>
+void check_layer(H module, L inputs, F fn, bool second_order = false) {
+  L all = inputs;
+  for (auto& p : module->parameters()) all.push_back(p);
+  auto f = [&](const L& a) { return fn(L(a.begin(), a.begin() + inputs.size())); };
+  auto rep = xg::gradcheck(f, all);
+  INFO(rep.message);
+  CHECK(rep.ok);
+  if (second_order) {
+    auto rep2 = xg::gradgradcheck(f, all);
+    INFO(rep2.message);
+    CHECK(rep2.ok);
+  }
+}
+}  // namespace
+
+TEST_CASE("basic layers pass gradcheck and gradgradcheck", "[nn][gradcheck]") {
+  xg::manual_seed(3);
+  auto lin = f64(nn::Linear(4, 3));
+  check_layer(lin, {rnd({2, 4})}, [&](const L& i) { return lin(i[0]); }, true);
+  auto ln = f64(nn::LayerNorm(nn::LayerNormOptions({2, 3})));
+  check_layer(ln, {rnd({2, 2, 3})}, [&](const L& i) { return ln(i[0]); }, true);
+  auto emb = f64(nn::Embedding(nn::EmbeddingOptions(5, 3).padding_idx(1)));
+  check_layer(emb, {}, [&](const L&) { return emb(xg::tensor({0, 2, 4, 2})); });
+  nn::Sequential seq(nn::Linear(3, 4), nn::GELU(), nn::Linear(4, 4), nn::Tanh(), nn::Linear(4, 2), nn::SiLU(),
+                     nn::Sigmoid());
+  seq->to(xg::kFloat64);
+  check_layer(seq, {rnd({3, 3})}, [&](const L& i) { return seq(i[0]); }, true);
+}
+
+TEST_CASE("attention layers pass gradcheck with masks", "[nn][gradcheck]") {
+  xg::manual_seed(4);
+  auto mha = f64(nn::MultiheadAttention(4, 2));
+  xg::Tensor causal = nn::generate_square_subsequent_mask(3, xg::kFloat64);
+  xg::Tensor kpm = pad_mask(2, 3, {0, 1});
+  check_layer(mha, {rnd({2, 3, 4})}, [&](const L& i) { return mha(i[0], i[0], i[0], kpm, false, causal).first; }, true);
+  auto cross = f64(nn::MultiheadAttention(nn::MultiheadAttentionOptions(4, 2).kdim(3).vdim(5)));
+  check_layer(cross, {rnd({2, 2, 4}), rnd({2, 3, 3}), rnd({2, 3, 5})}, [&](const L& i) {
+    auto [o, w] = cross(i[0], i[1], i[2], xg::Tensor(), true, xg::Tensor(), false);
+    return o.sum() + (w * w).sum();  // the weights are differentiable too
+  });
+  auto add = f64(nn::AdditiveAttention(3, 2, 4));
+  check_layer(add, {rnd({2, 2, 2}), rnd({2, 4, 3}), rnd({2, 4, 3})},
+              [&](const L& i) { return add(i[0], i[1], i[2], xg::tensor({2, 3})); });
+  nn::DotProductAttention dot;
+  check_layer(dot, {rnd({2, 2, 3}), rnd({2, 4, 3}), rnd({2, 4, 2})},
+              [&](const L& i) { return dot(i[0], i[1], i[2], xg::tensor({1, 3, 2, 4}).reshape({2, 2})); });
+  check_layer(dot, {rnd({2, 3, 4}), rnd({2, 3, 4}), rnd({2, 3, 4})}, [&](const L& i) {
+    return nn::scaled_dot_product_attention(i[0], i[1], i[2], xg::Tensor(), 0.0, true);
+  }, true);
+}
+
+TEST_CASE("Transformer layers pass gradcheck, post-LN and pre-LN, with padding", "[nn][gradcheck]") {
+  xg::manual_seed(5);
+  for (bool nf : {false, true}) {
+    auto o = nn::TransformerLayerOptions(4, 2).dim_feedforward(6).dropout(0.0).norm_first(nf).activation(nf ? "gelu" : "relu");
+    auto enc = f64(nn::TransformerEncoderLayer(o));
+    xg::Tensor kpm = pad_mask(2, 3, {1, 0});
+    check_layer(enc, {rnd({2, 3, 4})}, [&](const L& i) { return enc(i[0], xg::Tensor(), kpm); });
+    auto dec = f64(nn::TransformerDecoderLayer(o));
+    xg::Tensor causal = nn::generate_square_subsequent_mask(2, xg::kFloat64);
+    check_layer(dec, {rnd({2, 2, 4}), rnd({2, 3, 4})},
+                [&](const L& i) { return dec(i[0], i[1], causal, xg::Tensor(), xg::Tensor(), kpm); });
+  }
+}
+
+TEST_CASE("incremental decoding with the key/value cache equals the full causal forward", "[nn]") {
+  xg::manual_seed(6);
+  for (bool nf : {false, true}) {
+    nn::TransformerDecoder dec(nn::TransformerLayerOptions(8, 2).dim_feedforward(16).dropout(0.0).norm_first(nf), 2,
+                               true);
+    dec->eval();
+    xg::Tensor tgt = xg::randn({2, 5, 8}), memory = xg::randn({2, 4, 8});
+    xg::Tensor mkpm = pad_mask(2, 4, {0, 2});
+    xg::Tensor full = dec(tgt, memory, nn::generate_square_subsequent_mask(5), xg::Tensor(), xg::Tensor(), mkpm);
+    nn::DecoderCache cache;
+    xg::NoGradGuard ng;
+    for (int64_t t = 0; t < 5; ++t) {
+      xg::Tensor step = dec->forward_step(tgt.narrow(1, t, 1), memory, cache, mkpm);
+      CHECK(xg::allclose(step, full.narrow(1, t, 1), 1e-5, 1e-5));
+    }
+    CHECK(cache.steps == 5);
+    CHECK(cache.layers[0].self_kv.k.sizes() == xg::Shape{2, 2, 5, 4});
+  }
+}
+
+TEST_CASE("masked_softmax keeps the first valid_lens keys (d2l)", "[nn]") {
+  xg::Tensor x = xg::rand({2, 2, 4});
+  xg::Tensor w = nn::masked_softmax(x, xg::tensor({2, 3}));
+  CHECK(xg::allclose(w.sum({-1}), xg::ones({2, 2})));
+  CHECK(w.narrow(0, 0, 1).narrow(2, 2, 2).abs().sum().item<double>() < 1e-6);
+  CHECK(w.narrow(0, 1, 1).narrow(2, 3, 1).abs().sum().item<double>() < 1e-6);
+  xg::Tensor w2 = nn::masked_softmax(x, xg::tensor({1, 3, 2, 4}).reshape({2, 2}));
+  CHECK(w2.narrow(0, 0, 1).narrow(1, 0, 1).narrow(2, 1, 3).abs().sum().item<double>() < 1e-6);
+  nn::DotProductAttention att;
+  att->eval();
+  att(xg::randn({2, 1, 2}), xg::randn({2, 10, 2}), xg::randn({2, 10, 4}), xg::tensor({2, 6}));
+  CHECK(att->attention_weights.sizes() == xg::Shape{2, 1, 10});
+}
+
+TEST_CASE("sinusoidal positional encoding values and learned positions", "[nn]") {
+  nn::PositionalEncoding pe(4, 0.0, 10);
+  xg::Tensor out = pe(xg::zeros({1, 3, 4}));
+  // position 1: sin(1), cos(1), sin(1/100), cos(1/100)
+  xg::Tensor row = out.narrow(1, 1, 1).reshape({4});
+  CHECK(xg::allclose(row, xg::tensor({std::sin(1.0), std::cos(1.0), std::sin(0.01), std::cos(0.01)}), 1e-6, 1e-6));
+  CHECK(xg::allclose(pe(xg::zeros({1, 1, 4}), 1), out.narrow(1, 1, 1)));
+  CHECK(pe->parameters().empty());
+  nn::LearnedPositionalEncoding lpe(16, 4);
+  CHECK(lpe->named_parameters()[0].first == "weight");
+  CHECK_THROWS_WITH(pe(xg::zeros({1, 11, 4})), Catch::Contains("max_len"));
+}
+
+TEST_CASE("default initialisations follow PyTorch", "[nn]") {
+  xg::manual_seed(7);
+  nn::Linear lin(100, 50);
+  double bound = 1.0 / std::sqrt(100.0);
+  CHECK(xg::amax(xg::abs(lin->weight)).item<double>() <= bound);
+  CHECK(xg::amax(xg::abs(lin->weight)).item<double>() > 0.9 * bound);
+  nn::MultiheadAttention mha(64, 4);
+  double xb = std::sqrt(6.0 / (64 + 192));
+  CHECK(xg::amax(xg::abs(mha->in_proj_weight)).item<double>() <= xb);
+  CHECK(xg::equal(mha->in_proj_bias, xg::zeros({192})));
+  nn::LayerNorm ln(nn::LayerNormOptions({8}));
+  CHECK(xg::equal(ln->weight, xg::ones({8})));
+  nn::Embedding emb(nn::EmbeddingOptions(1000, 10).padding_idx(3));
+  double sd = std::sqrt(xg::var(emb->weight).item<double>());
+  CHECK(sd > 0.9);
+  CHECK(sd < 1.1);
+  CHECK(xg::equal(emb->weight.narrow(0, 3, 1), xg::zeros({1, 10})));
+}
+
+TEST_CASE("state_dict names follow PyTorch for attention and Transformer", "[nn]") {
+  nn::Transformer t(nn::TransformerOptions().d_model(8).nhead(2).num_encoder_layers(1).num_decoder_layers(1).dim_feedforward(4));
+  std::vector<std::string> names;
+  for (auto& [n, p] : t->state_dict()) names.push_back(n);
+  auto has = [&](const std::string& s) { return std::find(names.begin(), names.end(), s) != names.end(); };
+  CHECK(has("encoder.layers.0.self_attn.in_proj_weight"));
+  CHECK(has("encoder.layers.0.self_attn.out_proj.bias"));
+  CHECK(has("encoder.layers.0.linear1.weight"));
+  CHECK(has("encoder.layers.0.norm2.bias"));
+  CHECK(has("encoder.norm.weight"));
+  CHECK(has("decoder.layers.0.multihead_attn.in_proj_bias"));
+  CHECK(has("decoder.layers.0.norm3.weight"));
+  CHECK(has("decoder.norm.bias"));
+  CHECK(names.size() == 12 + 2 + 18 + 2);  // encoder layer, encoder.norm, decoder layer, decoder.norm
+}
+
+TEST_CASE("bad input to layers is a clear error", "[nn]") {
+  CHECK_THROWS_WITH(nn::MultiheadAttention(10, 3), Catch::Contains("divisible"));
+  nn::MultiheadAttention mha(4, 2);
+  xg::Tensor x = xg::randn({2, 3, 4});
+  CHECK_THROWS_WITH(mha(x, x, x, xg::zeros({2, 4}, xg::kBool)), Catch::Contains("key_padding_mask"));
+  CHECK_THROWS_WITH(mha(x, x, x, xg::Tensor(), true, xg::zeros({3, 2})), Catch::Contains("attn_mask"));
+  CHECK_THROWS_WITH(mha(xg::randn({2, 3, 5}), x, x), Catch::Contains("query"));
+  nn::Embedding emb(10, 3);
+  CHECK_THROWS_WITH(emb(xg::tensor({1, 10})), Catch::Contains("10") && Catch::Contains("out of range"));
+  CHECK_THROWS_WITH(nn::TransformerEncoderLayer(nn::TransformerLayerOptions(4, 2).activation("swish")),
+                    Catch::Contains("activation"));
+  CHECK_THROWS_WITH(nn::masked_softmax(xg::randn({2, 3, 4}), xg::tensor({1, 2, 3})), Catch::Contains("valid_lens"));
+  CHECK_THROWS_WITH(nn::Linear(3, 2)(xg::randn({2, 4})), Catch::Contains("linear"));
+}
