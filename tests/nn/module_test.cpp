@@ -146,3 +146,11 @@ TEST_CASE("npy bytes round-trip every dtype and reject garbage") {
   CHECK_THROWS_WITH(xg::from_npy_bytes(b.substr(0, b.size() - 4)), Catch::Contains("truncated"));
   CHECK_THROWS_WITH(xg::from_npy_bytes("garbage!!garbage"), Catch::Contains("magic"));
 }
+
+TEST_CASE("an .npz with zip64 headers (as numpy writes large arrays) loads") {
+  auto d = xg::load_npz(std::string(XGRAD_FIXTURES) + "/zip64.npz");
+  REQUIRE(d.size() == 2);
+  CHECK(d[0].first == "a");
+  CHECK(xg::equal(d[0].second, xg::arange(6).to(xg::kFloat64).reshape({2, 3})));
+  CHECK(xg::equal(d[1].second, xg::tensor({1, 2, 3})));
+}

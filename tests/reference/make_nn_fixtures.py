@@ -98,3 +98,19 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+def write_zip64_npz():
+    """An .npz whose entries carry zip64 headers (as numpy.savez writes for large arrays)."""
+    import io
+    import zipfile
+    path = os.path.join(HERE, "fixtures", "zip64.npz")
+    with zipfile.ZipFile(path, "w") as z:
+        for name, arr in (("a", np.arange(6, dtype=np.float64).reshape(2, 3)), ("b", np.array([1, 2, 3], dtype=np.int64))):
+            buf = io.BytesIO()
+            np.save(buf, arr)
+            with z.open(name + ".npy", "w", force_zip64=True) as f:
+                f.write(buf.getvalue())
+
+
+write_zip64_npz()
