@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Times PyTorch on the shapes of core_bench and prints both side by side with ratios.
-Usage: compare.py core_bench.json   (scripts/bench.sh runs both in one go)."""
+"""Times PyTorch on the shapes of xgrad_bench and prints both side by side with ratios.
+Usage: compare.py xgrad_bench.json   (scripts/bench.sh runs both in one go)."""
 import json
 import sys
 import time
@@ -89,7 +89,31 @@ def cross_entropy(r, c):
     return run
 
 
+def module_fwd_bwd(make, shape, call=None):
+    m = make().train()
+    x = torch.randn(*shape, requires_grad=True)
+    g = torch.randn(*shape)
+    call = call or (lambda m, x: m(x))
+
+    def run():
+        call(m, x).backward(g)
+        m.zero_grad(set_to_none=True)
+        x.grad = None
+    return run
+
+
+def mha():
+    mask = torch.nn.Transformer.generate_square_subsequent_mask(64)
+    return module_fwd_bwd(lambda: torch.nn.MultiheadAttention(256, 4, batch_first=True), (32, 64, 256),
+                          lambda m, x: m(x, x, x, attn_mask=mask, need_weights=False)[0])
+
+
 TORCH = {
+    "BM_Linear": lambda: module_fwd_bwd(lambda: torch.nn.Linear(512, 512), (64, 64, 512)),
+    "BM_LayerNormModule": lambda: module_fwd_bwd(lambda: torch.nn.LayerNorm(512), (64, 64, 512)),
+    "BM_MHA": mha,
+    "BM_EncoderLayer": lambda: module_fwd_bwd(
+        lambda: torch.nn.TransformerEncoderLayer(256, 4, 1024, dropout=0.0, batch_first=True), (32, 64, 256)),
     "BM_OpOverhead": op_overhead,
     "BM_OpOverheadForward": op_overhead_fwd,
     "BM_MatmulFwdBwd/128": lambda: matmul(128),

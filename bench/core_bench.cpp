@@ -125,4 +125,4 @@ static void BM_Memcpy(benchmark::State& state) {
 }
 BENCHMARK(BM_Memcpy)->Args({4096, 1024})->Unit(benchmark::kMillisecond);
 
-BENCHMARK_MAIN();
+BENCHMARK_MAIN();  // one main for core_bench.cpp and nn_bench.cpp

@@ -2,9 +2,9 @@
 # make bench: runs the xgrad benchmarks, then PyTorch on the same shapes, and prints ratios.
 set -euo pipefail
 build=${1:-build}
-out=$(mktemp -d)/core_bench.json
+out=$(mktemp -d)/xgrad_bench.json
 # Shared VMs are noisy: 5 repetitions, compared by their median.
-"$build/bench/core_bench" --benchmark_min_time=0.3 --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+"$build/bench/xgrad_bench" --benchmark_min_time=0.3 --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
   --benchmark_out="$out" --benchmark_out_format=json
 echo
 /usr/bin/python3 "$(dirname "$0")/../bench/compare.py" "$out"
