@@ -46,6 +46,7 @@ install: build
 fixtures: deps-torch
 	/usr/bin/python3 tests/reference/make_fixtures.py
 	/usr/bin/python3 tests/reference/make_nn_fixtures.py
+	/usr/bin/python3 tests/reference/make_optim_fixtures.py
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD)

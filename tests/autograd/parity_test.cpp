@@ -96,16 +96,16 @@ TEST_CASE("ops match PyTorch 1.13 outputs and gradients", "[parity]") {
         fs::path dir = entry.path() / tag;
         const double rtol = tag == "float64" ? 1e-10 : 1e-5, atol = tag == "float64" ? 1e-12 : 1e-6;
         L inputs;
-        for (int k = 0; fs::exists(dir / ("in" + std::to_string(k) + ".npy")); ++k) {
-          xg::Tensor t = xg::load_npy(dir / ("in" + std::to_string(k) + ".npy"));
-          if (t.is_floating_point() && fs::exists(dir / ("grad" + std::to_string(k) + ".npy"))) t.requires_grad_();
+        for (int k = 0; fs::exists(dir / (xg::str("in", k, ".npy"))); ++k) {
+          xg::Tensor t = xg::load_npy(dir / (xg::str("in", k, ".npy")));
+          if (t.is_floating_point() && fs::exists(dir / (xg::str("grad", k, ".npy")))) t.requires_grad_();
           inputs.push_back(t);
         }
         xg::Tensor out = it->second(inputs);
         check_close(out, xg::load_npy(dir / "out.npy"), rtol, atol, "output");
         out.backward(xg::load_npy(dir / "gout.npy"));
         for (size_t k = 0; k < inputs.size(); ++k) {
-          fs::path g = dir / ("grad" + std::to_string(k) + ".npy");
+          fs::path g = dir / (xg::str("grad", k, ".npy"));
           if (fs::exists(g)) check_close(inputs[k].grad(), xg::load_npy(g), rtol, atol, "grad of input " + std::to_string(k));
         }
       }

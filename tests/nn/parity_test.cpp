@@ -34,10 +34,10 @@ Loaded load_inputs(const std::string& name) {
   Loaded l{fs::path(XGRAD_FIXTURES) / "nn" / name, {}};
   REQUIRE(fs::exists(l.dir));
   for (int k = 0; k < 8; ++k) {
-    fs::path p = l.dir / ("in" + std::to_string(k) + ".npy");
+    fs::path p = l.dir / (xg::str("in", k, ".npy"));
     if (!fs::exists(p)) { l.in.emplace_back(); continue; }
     xg::Tensor t = xg::load_npy(p);
-    if (fs::exists(l.dir / ("in" + std::to_string(k) + "_grad.npy"))) t.requires_grad_();
+    if (fs::exists(l.dir / (xg::str("in", k, "_grad.npy")))) t.requires_grad_();
     l.in.push_back(t);
   }
   return l;
@@ -51,10 +51,10 @@ void check_module(const std::string& name, Holder module, Fn fn) {
   module->load((l.dir / "weights.npz").string());
   L outs = fn(module, l.in);
   for (size_t i = 0; i < outs.size(); ++i)
-    check_close(outs[i], xg::load_npy(l.dir / ("out" + std::to_string(i) + ".npy")), name + " output " + std::to_string(i));
+    check_close(outs[i], xg::load_npy(l.dir / (xg::str("out", i, ".npy"))), name + " output " + std::to_string(i));
   outs[0].backward(xg::load_npy(l.dir / "gout.npy"));
   for (size_t k = 0; k < l.in.size(); ++k) {
-    fs::path g = l.dir / ("in" + std::to_string(k) + "_grad.npy");
+    fs::path g = l.dir / (xg::str("in", k, "_grad.npy"));
     if (fs::exists(g)) check_close(l.in[k].grad(), xg::load_npy(g), name + " grad of input " + std::to_string(k));
   }
   std::map<std::string, xg::Tensor> params;

@@ -5,7 +5,7 @@
 
 #include "xgrad/nn/linear.hpp"
 #include "xgrad/nn/module.hpp"
-#include "xgrad/nn/options.hpp"
+#include "xgrad/options.hpp"
 
 namespace xgrad::nn {
 

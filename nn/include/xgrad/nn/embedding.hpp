@@ -2,7 +2,7 @@
 #include <optional>
 
 #include "xgrad/nn/module.hpp"
-#include "xgrad/nn/options.hpp"
+#include "xgrad/options.hpp"
 
 namespace xgrad::nn {
 

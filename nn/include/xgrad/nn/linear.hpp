@@ -1,6 +1,6 @@
 #pragma once
 #include "xgrad/nn/module.hpp"
-#include "xgrad/nn/options.hpp"
+#include "xgrad/options.hpp"
 
 namespace xgrad::nn {
 

@@ -10,7 +10,7 @@
 #include "xgrad/nn/container.hpp"
 #include "xgrad/nn/linear.hpp"
 #include "xgrad/nn/norm.hpp"
-#include "xgrad/nn/options.hpp"
+#include "xgrad/options.hpp"
 
 namespace xgrad::nn {
 

@@ -1,0 +1,116 @@
+#pragma once
+// The adaptive family of the d2l optimisation chapter: Adagrad, RMSprop, Adadelta, Adam, AdamW,
+// each with torch.optim 1.13's update rule, defaults and state names.
+#include <utility>
+
+#include "xgrad/optim/optimizer.hpp"
+#include "xgrad/options.hpp"
+
+namespace xgrad::optim {
+
+struct AdagradOptions {
+  static constexpr const char* kName = "Adagrad";
+  AdagradOptions(double lr = 1e-2) : lr_(lr) {}  // NOLINT
+  XG_ARG(double, lr);
+  XG_ARG(double, lr_decay) = 0.0;
+  XG_ARG(double, weight_decay) = 0.0;
+  XG_ARG(double, initial_accumulator_value) = 0.0;
+  XG_ARG(double, eps) = 1e-10;
+
+ public:
+  void validate() const;
+  Hyper to_hyper() const;
+  void from_hyper(const Hyper& h);
+};
+
+struct RMSpropOptions {
+  static constexpr const char* kName = "RMSprop";
+  RMSpropOptions(double lr = 1e-2) : lr_(lr) {}  // NOLINT
+  XG_ARG(double, lr);
+  XG_ARG(double, alpha) = 0.99;
+  XG_ARG(double, eps) = 1e-8;
+  XG_ARG(double, weight_decay) = 0.0;
+  XG_ARG(double, momentum) = 0.0;
+  XG_ARG(bool, centered) = false;
+
+ public:
+  void validate() const;
+  Hyper to_hyper() const;
+  void from_hyper(const Hyper& h);
+};
+
+struct AdadeltaOptions {
+  static constexpr const char* kName = "Adadelta";
+  AdadeltaOptions(double lr = 1.0) : lr_(lr) {}  // NOLINT
+  XG_ARG(double, lr);
+  XG_ARG(double, rho) = 0.9;
+  XG_ARG(double, eps) = 1e-6;
+  XG_ARG(double, weight_decay) = 0.0;
+
+ public:
+  void validate() const;
+  Hyper to_hyper() const;
+  void from_hyper(const Hyper& h);
+};
+
+struct AdamOptions {
+  static constexpr const char* kName = "Adam";
+  AdamOptions(double lr = 1e-3) : lr_(lr) {}  // NOLINT
+  XG_ARG(double, lr);
+  XG_ARG(std::pair<double XG_COMMA double>, betas) = {0.9, 0.999};
+  XG_ARG(double, eps) = 1e-8;
+  XG_ARG(double, weight_decay) = 0.0;
+  XG_ARG(bool, amsgrad) = false;
+  XG_ARG(bool, maximize) = false;
+
+ public:
+  void validate() const;
+  Hyper to_hyper() const;
+  void from_hyper(const Hyper& h);
+};
+
+// AdamW's options are Adam's with decoupled weight decay (default 1e-2).
+struct AdamWOptions : AdamOptions {
+  static constexpr const char* kName = "AdamW";
+  AdamWOptions(double lr = 1e-3) : AdamOptions(lr) { AdamOptions::weight_decay(1e-2); }  // NOLINT
+  // Setters returning AdamWOptions& so chains keep the type (same signatures hide Adam's).
+  AdamWOptions& betas(const std::pair<double, double>& b) { AdamOptions::betas(b); return *this; }
+  AdamWOptions& eps(const double& v) { AdamOptions::eps(v); return *this; }
+  AdamWOptions& weight_decay(const double& v) { AdamOptions::weight_decay(v); return *this; }
+  AdamWOptions& amsgrad(const bool& v) { AdamOptions::amsgrad(v); return *this; }
+  AdamWOptions& maximize(const bool& v) { AdamOptions::maximize(v); return *this; }
+  AdamWOptions& lr(const double& v) { AdamOptions::lr(v); return *this; }
+  using AdamOptions::amsgrad;
+  using AdamOptions::betas;
+  using AdamOptions::eps;
+  using AdamOptions::lr;
+  using AdamOptions::maximize;
+  using AdamOptions::weight_decay;
+};
+
+#define XG_OPTIMIZER(Name)                                                              \
+  class Name : public OptimizerWithOptions<Name##Options> {                             \
+   public:                                                                              \
+    Name(const TensorList& params, const Name##Options& options = {}) {                 \
+      add_param_group(params, options);                                                 \
+    }                                                                                   \
+    Name(const std::vector<std::pair<TensorList, Name##Options>>& groups) {             \
+      for (auto& [p, o] : groups) add_param_group(p, o);                                \
+    }                                                                                   \
+    using Optimizer::step;                                                              \
+    void step() override;                                                               \
+  }
+
+// state_sum += g²; p −= lr/(1 + (t−1)·lr_decay) · g / (√state_sum + eps)
+XG_OPTIMIZER(Adagrad);
+// v = αv + (1−α)g²; centered: v − ḡ²; p −= lr · g/(√v + eps), through a momentum buffer if μ > 0
+XG_OPTIMIZER(RMSprop);
+// v = ρv + (1−ρ)g²; Δ = √(u + eps)/√(v + eps) · g; u = ρu + (1−ρ)Δ²; p −= lr·Δ
+XG_OPTIMIZER(Adadelta);
+// m = β₁m + (1−β₁)g; v = β₂v + (1−β₂)g²; p −= lr/(1−β₁ᵗ) · m/(√v/√(1−β₂ᵗ) + eps)
+XG_OPTIMIZER(Adam);
+// p ·= 1 − lr·wd, then Adam without weight decay in the gradient
+XG_OPTIMIZER(AdamW);
+#undef XG_OPTIMIZER
+
+}  // namespace xgrad::optim

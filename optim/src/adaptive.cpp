@@ -1,0 +1,198 @@
+// Adagrad, RMSprop, Adadelta, Adam and AdamW: one fused loop per parameter, in torch.optim
+// 1.13's order of operations.
+#include <cmath>
+
+#include "step_util.hpp"
+#include "xgrad/optim/adaptive.hpp"
+
+namespace xgrad::optim {
+
+// ---------------------------------------------------------------- options
+
+void AdagradOptions::validate() const {
+  check_lr(lr(), kName);
+  check_in_range(lr_decay(), 0.0, INFINITY, true, "lr_decay", kName);
+  check_in_range(weight_decay(), 0.0, INFINITY, true, "weight_decay", kName);
+  check_in_range(initial_accumulator_value(), 0.0, INFINITY, true, "initial_accumulator_value", kName);
+  check_in_range(eps(), 0.0, INFINITY, true, "eps", kName);
+}
+Hyper AdagradOptions::to_hyper() const {
+  return {{"lr", lr()}, {"lr_decay", lr_decay()}, {"weight_decay", weight_decay()},
+          {"initial_accumulator_value", initial_accumulator_value()}, {"eps", eps()}};
+}
+void AdagradOptions::from_hyper(const Hyper& h) {
+  lr(h.at("lr")).lr_decay(h.at("lr_decay")).weight_decay(h.at("weight_decay"));
+  initial_accumulator_value(h.at("initial_accumulator_value")).eps(h.at("eps"));
+}
+
+void RMSpropOptions::validate() const {
+  check_lr(lr(), kName);
+  check_in_range(alpha(), 0.0, INFINITY, true, "alpha", kName);
+  check_in_range(eps(), 0.0, INFINITY, true, "eps", kName);
+  check_in_range(momentum(), 0.0, INFINITY, true, "momentum", kName);
+  check_in_range(weight_decay(), 0.0, INFINITY, true, "weight_decay", kName);
+}
+Hyper RMSpropOptions::to_hyper() const {
+  return {{"lr", lr()}, {"alpha", alpha()}, {"eps", eps()}, {"weight_decay", weight_decay()},
+          {"momentum", momentum()}, {"centered", centered() ? 1.0 : 0.0}};
+}
+void RMSpropOptions::from_hyper(const Hyper& h) {
+  lr(h.at("lr")).alpha(h.at("alpha")).eps(h.at("eps")).weight_decay(h.at("weight_decay"));
+  momentum(h.at("momentum")).centered(h.at("centered") != 0);
+}
+
+void AdadeltaOptions::validate() const {
+  check_lr(lr(), kName);
+  check_in_range(rho(), 0.0, 1.0, false, "rho", kName);
+  check_in_range(eps(), 0.0, INFINITY, true, "eps", kName);
+  check_in_range(weight_decay(), 0.0, INFINITY, true, "weight_decay", kName);
+}
+Hyper AdadeltaOptions::to_hyper() const {
+  return {{"lr", lr()}, {"rho", rho()}, {"eps", eps()}, {"weight_decay", weight_decay()}};
+}
+void AdadeltaOptions::from_hyper(const Hyper& h) {
+  lr(h.at("lr")).rho(h.at("rho")).eps(h.at("eps")).weight_decay(h.at("weight_decay"));
+}
+
+void AdamOptions::validate() const {
+  check_lr(lr(), kName);
+  check_in_range(betas().first, 0.0, 1.0, true, "beta parameter at index 0", kName);
+  check_in_range(betas().second, 0.0, 1.0, true, "beta parameter at index 1", kName);
+  check_in_range(eps(), 0.0, INFINITY, true, "epsilon value", kName);
+  check_in_range(weight_decay(), 0.0, INFINITY, true, "weight_decay value", kName);
+}
+Hyper AdamOptions::to_hyper() const {
+  return {{"lr", lr()}, {"beta1", betas().first}, {"beta2", betas().second}, {"eps", eps()},
+          {"weight_decay", weight_decay()}, {"amsgrad", amsgrad() ? 1.0 : 0.0}, {"maximize", maximize() ? 1.0 : 0.0}};
+}
+void AdamOptions::from_hyper(const Hyper& h) {
+  lr(h.at("lr")).betas({h.at("beta1"), h.at("beta2")}).eps(h.at("eps")).weight_decay(h.at("weight_decay"));
+  amsgrad(h.at("amsgrad") != 0).maximize(h.at("maximize") != 0);
+}
+
+// ---------------------------------------------------------------- steps
+
+void Adagrad::step() {
+  detail::for_each_param_with_grad(params_, "Adagrad", [&](size_t g, size_t i, const Tensor& p, const Tensor& grad) {
+    const AdagradOptions& o = options_[g];
+    auto& st = state(g, i);
+    Tensor sum = detail::buffer(st, "sum", p, o.initial_accumulator_value());
+    const double step = detail::increment_step(st);
+    const double clr = o.lr() / (1 + (step - 1) * o.lr_decay());
+    dispatch_floating(p.dtype(), "Adagrad", [&]<class T>() {
+      T *w = p.data_ptr<T>(), *s = sum.data_ptr<T>();
+      const T* gr = grad.data_ptr<T>();
+      const T wd = T(o.weight_decay()), eps = T(o.eps()), lr = T(clr);
+#pragma omp simd
+      for (int64_t k = 0; k < p.numel(); ++k) {
+        T d = wd != T(0) ? gr[k] + wd * w[k] : gr[k];
+        s[k] = s[k] + d * d;
+        w[k] = w[k] - lr * (d / (std::sqrt(s[k]) + eps));
+      }
+    });
+  });
+}
+
+void RMSprop::step() {
+  detail::for_each_param_with_grad(params_, "RMSprop", [&](size_t g, size_t i, const Tensor& p, const Tensor& grad) {
+    const RMSpropOptions& o = options_[g];
+    auto& st = state(g, i);
+    detail::increment_step(st);
+    Tensor sq = detail::buffer(st, "square_avg", p);
+    Tensor mom = o.momentum() > 0 ? detail::buffer(st, "momentum_buffer", p) : Tensor();
+    Tensor gavg = o.centered() ? detail::buffer(st, "grad_avg", p) : Tensor();
+    dispatch_floating(p.dtype(), "RMSprop", [&]<class T>() {
+      T *w = p.data_ptr<T>(), *v = sq.data_ptr<T>(), *b = detail::ptr<T>(mom), *ga = detail::ptr<T>(gavg);
+      const T* gr = grad.data_ptr<T>();
+      const T lr = T(o.lr()), a = T(o.alpha()), a1 = T(1 - o.alpha()), eps = T(o.eps()), wd = T(o.weight_decay()),
+              mu = T(o.momentum());
+      for (int64_t k = 0; k < p.numel(); ++k) {
+        T d = wd != T(0) ? gr[k] + wd * w[k] : gr[k];
+        v[k] = v[k] * a + a1 * d * d;
+        T avg;
+        if (ga) {
+          ga[k] = ga[k] * a + a1 * d;
+          avg = std::sqrt(v[k] - ga[k] * ga[k]) + eps;
+        } else {
+          avg = std::sqrt(v[k]) + eps;
+        }
+        if (b) {
+          b[k] = b[k] * mu + d / avg;
+          w[k] = w[k] - lr * b[k];
+        } else {
+          w[k] = w[k] - lr * (d / avg);
+        }
+      }
+    });
+  });
+}
+
+void Adadelta::step() {
+  detail::for_each_param_with_grad(params_, "Adadelta", [&](size_t g, size_t i, const Tensor& p, const Tensor& grad) {
+    const AdadeltaOptions& o = options_[g];
+    auto& st = state(g, i);
+    detail::increment_step(st);
+    Tensor sq = detail::buffer(st, "square_avg", p), acc = detail::buffer(st, "acc_delta", p);
+    dispatch_floating(p.dtype(), "Adadelta", [&]<class T>() {
+      T *w = p.data_ptr<T>(), *v = sq.data_ptr<T>(), *u = acc.data_ptr<T>();
+      const T* gr = grad.data_ptr<T>();
+      const T lr = T(o.lr()), rho = T(o.rho()), rho1 = T(1 - o.rho()), eps = T(o.eps()), wd = T(o.weight_decay());
+#pragma omp simd
+      for (int64_t k = 0; k < p.numel(); ++k) {
+        T d = wd != T(0) ? gr[k] + wd * w[k] : gr[k];
+        v[k] = v[k] * rho + rho1 * d * d;
+        T stdv = std::sqrt(v[k] + eps);
+        T delta = std::sqrt(u[k] + eps) / stdv * d;
+        u[k] = u[k] * rho + rho1 * delta * delta;
+        w[k] = w[k] - lr * delta;
+      }
+    });
+  });
+}
+
+namespace {
+// Adam's update; decoupled = AdamW (decay applied to the weights, not the gradient).
+void adam_step(std::vector<TensorList>& params, const std::vector<AdamOptions>& opts,
+               const std::function<std::map<std::string, Tensor>&(size_t, size_t)>& state_of, bool decoupled,
+               const char* who) {
+  detail::for_each_param_with_grad(params, who, [&](size_t g, size_t i, const Tensor& p, const Tensor& grad) {
+    const AdamOptions& o = opts[g];
+    auto& st = state_of(g, i);
+    const double step = detail::increment_step(st);
+    Tensor m = detail::buffer(st, "exp_avg", p), v = detail::buffer(st, "exp_avg_sq", p);
+    Tensor vmax = o.amsgrad() ? detail::buffer(st, "max_exp_avg_sq", p) : Tensor();
+    const double b1 = o.betas().first, b2 = o.betas().second;
+    const double step_size = o.lr() / (1 - std::pow(b1, step));
+    const double bc2_sqrt = std::sqrt(1 - std::pow(b2, step));
+    dispatch_floating(p.dtype(), who, [&]<class T>() {
+      T *w = p.data_ptr<T>(), *pm = m.data_ptr<T>(), *pv = v.data_ptr<T>(), *pmax = detail::ptr<T>(vmax);
+      const T* gr = grad.data_ptr<T>();
+      const T tb1 = T(b1), tb1c = T(1 - b1), tb2 = T(b2), tb2c = T(1 - b2), eps = T(o.eps()), ss = T(step_size),
+              bc2 = T(bc2_sqrt), wd = T(o.weight_decay()), decay = T(1 - o.lr() * o.weight_decay());
+      const bool maximize = o.maximize();
+      for (int64_t k = 0; k < p.numel(); ++k) {
+        T d = maximize ? -gr[k] : gr[k];
+        if (decoupled) w[k] = w[k] * decay;
+        else if (wd != T(0)) d = d + wd * w[k];
+        pm[k] = pm[k] * tb1 + tb1c * d;
+        pv[k] = pv[k] * tb2 + tb2c * d * d;
+        T second = pv[k];
+        if (pmax) second = pmax[k] = std::max(pmax[k], pv[k]);
+        T denom = std::sqrt(second) / bc2 + eps;
+        w[k] = w[k] + (-ss) * (pm[k] / denom);
+      }
+    });
+  });
+}
+}  // namespace
+
+void Adam::step() {
+  adam_step(params_, options_, [&](size_t g, size_t i) -> auto& { return state(g, i); }, false, "Adam");
+}
+
+void AdamW::step() {
+  std::vector<AdamOptions> base(options_.begin(), options_.end());
+  adam_step(params_, base, [&](size_t g, size_t i) -> auto& { return state(g, i); }, true, "AdamW");
+}
+
+}  // namespace xgrad::optim
