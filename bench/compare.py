@@ -108,7 +108,16 @@ def mha():
                           lambda m, x: m(x, x, x, attn_mask=mask, need_weights=False)[0])
 
 
+def adam_10m():
+    p = torch.randn(10_000_000, requires_grad=True)
+    p.grad = torch.randn(10_000_000)
+    opt = torch.optim.Adam([p], lr=1e-3, foreach=True)
+    opt.step()
+    return opt.step
+
+
 TORCH = {
+    "BM_AdamStep10M": adam_10m,
     "BM_Linear": lambda: module_fwd_bwd(lambda: torch.nn.Linear(512, 512), (64, 64, 512)),
     "BM_LayerNormModule": lambda: module_fwd_bwd(lambda: torch.nn.LayerNorm(512), (64, 64, 512)),
     "BM_MHA": mha,

@@ -151,6 +151,48 @@ void Adadelta::step() {
 }
 
 namespace {
+
+struct AdamScalars {
+  double b1, b2, eps, step_size, bc2_sqrt, wd, decay;
+};
+
+// One pass over (p, g, m, v[, vmax]); the flags are template parameters so the loop has no
+// branches and vectorises.
+template <class T, bool kAmsgrad, bool kMaximize, bool kDecoupled, bool kWeightDecay>
+void adam_kernel(T* __restrict w, const T* __restrict gr, T* __restrict pm, T* __restrict pv, T* __restrict pmax,
+                 int64_t n, const AdamScalars& s) {
+  const T tb1 = T(s.b1), tb1c = T(1 - s.b1), tb2 = T(s.b2), tb2c = T(1 - s.b2), eps = T(s.eps), nss = -T(s.step_size),
+          bc2 = T(s.bc2_sqrt), wd = T(s.wd), decay = T(s.decay);
+#pragma omp simd
+  for (int64_t k = 0; k < n; ++k) {
+    T d = kMaximize ? -gr[k] : gr[k];
+    T wk = w[k];
+    if constexpr (kDecoupled) wk = wk * decay;
+    else if constexpr (kWeightDecay) d = d + wd * wk;
+    const T m = pm[k] * tb1 + tb1c * d;
+    const T v = pv[k] * tb2 + tb2c * d * d;
+    pm[k] = m;
+    pv[k] = v;
+    T second = v;
+    if constexpr (kAmsgrad) second = pmax[k] = std::max(pmax[k], v);
+    const T denom = std::sqrt(second) / bc2 + eps;
+    w[k] = wk + nss * (m / denom);
+  }
+}
+
+template <class T, bool... Flags>
+void adam_dispatch(T* w, const T* g, T* m, T* v, T* vmax, int64_t n, const AdamScalars& s, bool ams, bool maximize,
+                   bool decoupled, bool wd) {
+  if constexpr (sizeof...(Flags) == 4) {
+    adam_kernel<T, Flags...>(w, g, m, v, vmax, n, s);
+  } else {
+    constexpr size_t i = sizeof...(Flags);
+    bool flag = i == 0 ? ams : i == 1 ? maximize : i == 2 ? decoupled : wd;
+    if (flag) adam_dispatch<T, Flags..., true>(w, g, m, v, vmax, n, s, ams, maximize, decoupled, wd);
+    else adam_dispatch<T, Flags..., false>(w, g, m, v, vmax, n, s, ams, maximize, decoupled, wd);
+  }
+}
+
 // Adam's update; decoupled = AdamW (decay applied to the weights, not the gradient).
 void adam_step(std::vector<TensorList>& params, const std::vector<AdamOptions>& opts,
                const std::function<std::map<std::string, Tensor>&(size_t, size_t)>& state_of, bool decoupled,
@@ -162,25 +204,11 @@ void adam_step(std::vector<TensorList>& params, const std::vector<AdamOptions>& 
     Tensor m = detail::buffer(st, "exp_avg", p), v = detail::buffer(st, "exp_avg_sq", p);
     Tensor vmax = o.amsgrad() ? detail::buffer(st, "max_exp_avg_sq", p) : Tensor();
     const double b1 = o.betas().first, b2 = o.betas().second;
-    const double step_size = o.lr() / (1 - std::pow(b1, step));
-    const double bc2_sqrt = std::sqrt(1 - std::pow(b2, step));
+    AdamScalars s{b1, b2, o.eps(), o.lr() / (1 - std::pow(b1, step)), std::sqrt(1 - std::pow(b2, step)),
+                  o.weight_decay(), 1 - o.lr() * o.weight_decay()};
     dispatch_floating(p.dtype(), who, [&]<class T>() {
-      T *w = p.data_ptr<T>(), *pm = m.data_ptr<T>(), *pv = v.data_ptr<T>(), *pmax = detail::ptr<T>(vmax);
-      const T* gr = grad.data_ptr<T>();
-      const T tb1 = T(b1), tb1c = T(1 - b1), tb2 = T(b2), tb2c = T(1 - b2), eps = T(o.eps()), ss = T(step_size),
-              bc2 = T(bc2_sqrt), wd = T(o.weight_decay()), decay = T(1 - o.lr() * o.weight_decay());
-      const bool maximize = o.maximize();
-      for (int64_t k = 0; k < p.numel(); ++k) {
-        T d = maximize ? -gr[k] : gr[k];
-        if (decoupled) w[k] = w[k] * decay;
-        else if (wd != T(0)) d = d + wd * w[k];
-        pm[k] = pm[k] * tb1 + tb1c * d;
-        pv[k] = pv[k] * tb2 + tb2c * d * d;
-        T second = pv[k];
-        if (pmax) second = pmax[k] = std::max(pmax[k], pv[k]);
-        T denom = std::sqrt(second) / bc2 + eps;
-        w[k] = w[k] + (-ss) * (pm[k] / denom);
-      }
+      adam_dispatch<T>(p.data_ptr<T>(), grad.data_ptr<T>(), m.data_ptr<T>(), v.data_ptr<T>(), detail::ptr<T>(vmax),
+                       p.numel(), s, o.amsgrad(), o.maximize(), decoupled, o.weight_decay() != 0);
     });
   });
 }
