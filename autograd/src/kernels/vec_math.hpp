@@ -24,9 +24,7 @@ T row_max(const T* x, int64_t n) {
     for (int64_t k = 0; k < W; ++k) m = std::max(m, lanes[k]);
   }
   for (; i < n; ++i) m = std::max(m, x[i]);
-  // NaN anywhere makes the row NaN, as in PyTorch
-  for (int64_t k = 0; k < n; ++k)
-    if (x[k] != x[k]) return x[k];
+  // A NaN may be skipped here; it still turns its row's exp-sum, and so the whole row, into NaN.
   return m;
 }
 
