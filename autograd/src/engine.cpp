@@ -37,12 +37,12 @@ void validate_outputs(Node& node, TensorList& grads) {
     Tensor& g = grads[i];
     if (!g.defined() || !node.next_edges[i].valid()) continue;
     const auto& meta = node.input_meta[i];
-    if (g.sizes() != meta.sizes) {
+    if (!meta.matches(g.sizes())) {
       Shape b;
-      try { b = broadcast_shapes(meta.sizes, g.sizes()); } catch (const Error&) {}
+      try { b = broadcast_shapes(meta.shape(), g.sizes()); } catch (const Error&) {}
       XG_CHECK(b == g.sizes(), node.name(), " returned an invalid gradient at index ", i, ": got shape ",
-               g.sizes(), " but expected shape compatible with ", meta.sizes);
-      g = sum_to(g, meta.sizes);
+               g.sizes(), " but expected shape compatible with ", meta.shape());
+      g = sum_to(g, meta.shape());
     }
     if (g.dtype() != meta.dtype) g = g.to(meta.dtype);
     if (AnomalyMode::is_enabled() && has_nonfinite(g))

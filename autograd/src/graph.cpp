@@ -146,14 +146,14 @@ struct FunctionNode : Node {
 
 }  // namespace
 
-bool any_requires_grad(const TensorList& inputs) {
+bool any_requires_grad(std::span<const Tensor> inputs) {
   if (!GradMode::is_enabled()) return false;
   for (const auto& t : inputs)
     if (t.defined() && t.requires_grad()) return true;
   return false;
 }
 
-Tensor record(const char* name, const TensorList& inputs, Tensor output, const TensorList& saved,
+Tensor record(const char* name, std::span<const Tensor> inputs, Tensor output, std::span<const Tensor> saved,
               BackwardFn backward) {
   if (!any_requires_grad(inputs)) return output;
   auto node = std::make_shared<FunctionNode>();
@@ -162,9 +162,9 @@ Tensor record(const char* name, const TensorList& inputs, Tensor output, const T
   node->input_meta.reserve(inputs.size());
   for (const auto& in : inputs) {
     node->next_edges.push_back(gradient_edge(in));
-    node->input_meta.push_back(in.defined() ? TensorMeta{in.sizes(), in.dtype()} : TensorMeta{});
+    node->input_meta.push_back(in.defined() ? TensorMeta(in.sizes(), in.dtype()) : TensorMeta());
   }
-  node->output_meta.push_back({output.sizes(), output.dtype()});
+  node->output_meta.emplace_back(output.sizes(), output.dtype());
   // The output is marked first so that saving it sees requires_grad and its output_nr.
   auto& oi = output.impl();
   oi.grad_fn = node;

@@ -41,7 +41,7 @@ int64_t Tensor::size(int64_t d) const {
 
 // ---------------------------------------------------------------- factories
 
-Tensor empty(const Shape& sizes, TensorOptions options) {
+Tensor empty(Shape sizes, TensorOptions options) {
   int64_t n = 1;
   for (int64_t s : sizes) {
     XG_CHECK(s >= 0, "empty: negative dimension ", s, " in shape ", sizes);
@@ -49,7 +49,7 @@ Tensor empty(const Shape& sizes, TensorOptions options) {
   }
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(static_cast<size_t>(n) * itemsize(options.dtype_));
-  impl->sizes = sizes;
+  impl->sizes = std::move(sizes);
   impl->numel = n;
   impl->dtype = options.dtype_;
   Tensor t(std::move(impl));

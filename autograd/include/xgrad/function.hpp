@@ -95,7 +95,7 @@ struct CppNode : Node {
 
   TensorList apply(TensorList&& grads) override {
     for (size_t i = 0; i < grads.size(); ++i)  // as libtorch: undefined grads arrive as zeros
-      if (!grads[i].defined()) grads[i] = zeros(output_meta[i].sizes, output_meta[i].dtype);
+      if (!grads[i].defined()) grads[i] = zeros(output_meta[i].shape(), output_meta[i].dtype);
     TensorList r = F::backward(&ctx, std::move(grads));
     XG_CHECK(r.size() == is_tensor_arg.size(), ctx.name_, "::backward returned ", r.size(),
              " gradients, expected one per forward argument (", is_tensor_arg.size(), ")");

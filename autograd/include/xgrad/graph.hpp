@@ -20,8 +20,13 @@ struct Edge {
   bool valid() const { return fn != nullptr; }
 };
 
+// Shape and dtype of a forward input or output (sizes kept inline up to 4 dims: no allocation).
 struct TensorMeta {
-  Shape sizes;
+  TensorMeta() = default;
+  TensorMeta(const Shape& s, ScalarType t) : sizes(s.begin(), s.end()), dtype(t) {}
+  Shape shape() const { return Shape(sizes.begin(), sizes.end()); }
+  bool matches(const Shape& s) const { return std::equal(sizes.begin(), sizes.end(), s.begin(), s.end()); }
+  xt::svector<int64_t, 4> sizes;
   ScalarType dtype = kFloat32;
 };
 

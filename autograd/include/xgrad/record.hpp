@@ -9,6 +9,8 @@
 //     });
 //   }
 #include <functional>
+#include <initializer_list>
+#include <span>
 #include <string>
 
 #include "xgrad/graph.hpp"
@@ -24,11 +26,17 @@ struct BackwardCtx {
 using BackwardFn = std::function<TensorList(const BackwardCtx&)>;
 
 // True when an op on these inputs must be recorded (grad mode on, some input requires grad).
-bool any_requires_grad(const TensorList& inputs);
+bool any_requires_grad(std::span<const Tensor> inputs);
 
 // Connects `output` to a new node running `backward`. `saved` may contain `output` itself.
 // Returns `output`. Does nothing (cheaply) when no input requires grad or grad mode is off.
-Tensor record(const char* name, const TensorList& inputs, Tensor output, const TensorList& saved,
+Tensor record(const char* name, std::span<const Tensor> inputs, Tensor output, std::span<const Tensor> saved,
               BackwardFn backward);
+// The same for braced lists, record("X", {a, b}, out, {a}, ...), without building vectors.
+inline Tensor record(const char* name, std::initializer_list<Tensor> inputs, Tensor output,
+                     std::initializer_list<Tensor> saved, BackwardFn backward) {
+  return record(name, std::span<const Tensor>(inputs.begin(), inputs.size()), std::move(output),
+                std::span<const Tensor>(saved.begin(), saved.size()), std::move(backward));
+}
 
 }  // namespace xgrad::autograd

@@ -186,7 +186,7 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t);
 void empty_cache();
 
 // ---- factories
-Tensor empty(const Shape& sizes, TensorOptions options = {});
+Tensor empty(Shape sizes, TensorOptions options = {});
 Tensor zeros(const Shape& sizes, TensorOptions options = {});
 Tensor ones(const Shape& sizes, TensorOptions options = {});
 Tensor full(const Shape& sizes, double value, TensorOptions options = {});

@@ -1,0 +1,162 @@
+#pragma once
+// Minimal SVG charts for the examples: line plots (optionally log-y), point trajectories over a
+// function's contour lines, several panels side by side. A browser opens the result.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <xgrad/serialize.hpp>
+
+namespace xgrad::examples {
+
+struct Series {
+  std::string label;
+  std::vector<double> x, y;
+  bool markers = false;
+};
+
+struct Panel {
+  Panel(std::string title, std::string xlabel, std::string ylabel)
+      : title(std::move(title)), xlabel(std::move(xlabel)), ylabel(std::move(ylabel)) {}
+  std::string title, xlabel, ylabel;
+  std::vector<Series> series;
+  bool log_y = false;
+  // Contour lines of f over the panel's range (drawn under the series) when set.
+  std::function<double(double, double)> contour;
+  std::vector<double> contour_levels;
+  // Fixed ranges; computed from the data when lo == hi.
+  double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
+};
+
+namespace plot_detail {
+
+inline const char* color(size_t i) {
+  static const char* c[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+  return c[i % 10];
+}
+
+inline std::string fmt(double v) {
+  std::ostringstream os;
+  if (v != 0 && (std::fabs(v) < 1e-2 || std::fabs(v) >= 1e4)) os.precision(1), os << std::scientific << v;
+  else os.precision(3), os << v;
+  return os.str();
+}
+
+inline std::string esc(const std::string& s) {
+  std::string o;
+  for (char c : s) o += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : std::string(1, c);
+  return o;
+}
+
+// Marching squares: segments where f crosses `level` on an n×n grid.
+inline void contour_segments(const std::function<double(double, double)>& f, double level, double x0, double x1,
+                             double y0, double y1, int n, std::vector<std::array<double, 4>>& out) {
+  auto X = [&](int i) { return x0 + (x1 - x0) * i / n; };
+  auto Y = [&](int j) { return y0 + (y1 - y0) * j / n; };
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) {
+      double v[4] = {f(X(i), Y(j)), f(X(i + 1), Y(j)), f(X(i + 1), Y(j + 1)), f(X(i), Y(j + 1))};
+      double px[4] = {X(i), X(i + 1), X(i + 1), X(i)}, py[4] = {Y(j), Y(j), Y(j + 1), Y(j + 1)};
+      std::vector<std::pair<double, double>> pts;
+      for (int e = 0; e < 4; ++e) {
+        int a = e, b = (e + 1) % 4;
+        if ((v[a] < level) != (v[b] < level)) {
+          double t = (level - v[a]) / (v[b] - v[a]);
+          pts.push_back({px[a] + t * (px[b] - px[a]), py[a] + t * (py[b] - py[a])});
+        }
+      }
+      for (size_t k = 0; k + 1 < pts.size(); k += 2)
+        out.push_back({pts[k].first, pts[k].second, pts[k + 1].first, pts[k + 1].second});
+    }
+}
+
+}  // namespace plot_detail
+
+// Writes the panels in a row (cols per row) as one SVG file, atomically.
+inline void write_svg(const std::string& path, const std::vector<Panel>& panels, int cols = 2) {
+  using namespace plot_detail;
+  const int W = 520, H = 380, ml = 70, mr = 20, mt = 36, mb = 50;
+  const int rows = (static_cast<int>(panels.size()) + cols - 1) / cols;
+  const int ncols = std::min<int>(cols, static_cast<int>(panels.size()));
+  std::ostringstream s;
+  s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W * ncols << "' height='" << H * rows
+    << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n";
+  for (size_t p = 0; p < panels.size(); ++p) {
+    const Panel& P = panels[p];
+    const double ox = (p % cols) * W, oy = (p / cols) * H;
+    auto ty = [&](double v) { return P.log_y ? std::log10(std::max(v, 1e-300)) : v; };
+    double x0 = P.x_lo, x1 = P.x_hi, y0 = P.y_lo, y1 = P.y_hi;
+    if (x0 == x1 || y0 == y1) {
+      x0 = y0 = INFINITY;
+      x1 = y1 = -INFINITY;
+      for (auto& S : P.series)
+        for (size_t i = 0; i < S.x.size(); ++i) {
+          if (!std::isfinite(S.y[i]) || (P.log_y && S.y[i] <= 0)) continue;
+          x0 = std::min(x0, S.x[i]), x1 = std::max(x1, S.x[i]);
+          y0 = std::min(y0, ty(S.y[i])), y1 = std::max(y1, ty(S.y[i]));
+        }
+      if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+      if (x1 == x0) x1 = x0 + 1;
+      if (y1 == y0) y1 = y0 + 1;
+      double pad = (y1 - y0) * 0.05;
+      y0 -= pad, y1 += pad;
+    } else if (P.log_y) {
+      y0 = ty(y0), y1 = ty(y1);
+    }
+    const double pw = W - ml - mr, ph = H - mt - mb;
+    auto sx = [&](double x) { return ox + ml + (x - x0) / (x1 - x0) * pw; };
+    auto sy = [&](double y) { return oy + mt + (1 - (y - y0) / (y1 - y0)) * ph; };
+    s << "<text x='" << ox + W / 2 << "' y='" << oy + 22 << "' text-anchor='middle' font-size='14'>" << esc(P.title)
+      << "</text>\n";
+    s << "<rect x='" << ox + ml << "' y='" << oy + mt << "' width='" << pw << "' height='" << ph
+      << "' fill='none' stroke='#444'/>\n";
+    for (int t = 0; t <= 4; ++t) {
+      double xv = x0 + (x1 - x0) * t / 4, yv = y0 + (y1 - y0) * t / 4;
+      s << "<text x='" << sx(xv) << "' y='" << oy + mt + ph + 16 << "' text-anchor='middle'>" << fmt(xv) << "</text>\n";
+      s << "<text x='" << ox + ml - 6 << "' y='" << sy(yv) + 4 << "' text-anchor='end'>"
+        << fmt(P.log_y ? std::pow(10.0, yv) : yv) << "</text>\n";
+      s << "<line x1='" << ox + ml << "' x2='" << ox + ml + pw << "' y1='" << sy(yv) << "' y2='" << sy(yv)
+        << "' stroke='#eee'/>\n";
+    }
+    s << "<text x='" << ox + ml + pw / 2 << "' y='" << oy + H - 12 << "' text-anchor='middle'>" << esc(P.xlabel)
+      << "</text>\n";
+    s << "<text transform='translate(" << ox + 16 << "," << oy + mt + ph / 2 << ") rotate(-90)' text-anchor='middle'>"
+      << esc(P.ylabel) << "</text>\n";
+    if (P.contour) {
+      std::vector<std::array<double, 4>> seg;
+      for (double lv : P.contour_levels) contour_segments(P.contour, lv, x0, x1, y0, y1, 80, seg);
+      s << "<path fill='none' stroke='#bbb' d='";
+      for (auto& g : seg) s << "M" << sx(g[0]) << "," << sy(g[1]) << "L" << sx(g[2]) << "," << sy(g[3]);
+      s << "'/>\n";
+    }
+    s << "<clipPath id='c" << p << "'><rect x='" << ox + ml << "' y='" << oy + mt << "' width='" << pw
+      << "' height='" << ph << "'/></clipPath>\n<g clip-path='url(#c" << p << ")'>\n";
+    for (size_t k = 0; k < P.series.size(); ++k) {
+      const Series& S = P.series[k];
+      s << "<polyline fill='none' stroke-width='1.8' stroke='" << color(k) << "' points='";
+      for (size_t i = 0; i < S.x.size(); ++i)
+        if (std::isfinite(S.y[i]) && !(P.log_y && S.y[i] <= 0)) s << sx(S.x[i]) << "," << sy(ty(S.y[i])) << " ";
+      s << "'/>\n";
+      if (S.markers)
+        for (size_t i = 0; i < S.x.size(); ++i)
+          s << "<circle r='2.5' fill='" << color(k) << "' cx='" << sx(S.x[i]) << "' cy='" << sy(ty(S.y[i])) << "'/>\n";
+    }
+    s << "</g>\n";
+    for (size_t k = 0; k < P.series.size(); ++k) {
+      double lx = ox + ml + pw - 200, ly = oy + mt + 14 + 16 * k;
+      s << "<rect x='" << lx - 4 << "' y='" << ly - 11 << "' width='200' height='16' fill='white' opacity='0.8'/>";
+      s << "<line x1='" << lx << "' x2='" << lx + 22 << "' y1='" << ly - 4 << "' y2='" << ly - 4 << "' stroke='"
+        << color(k) << "' stroke-width='2'/><text x='" << lx + 28 << "' y='" << ly << "'>" << esc(P.series[k].label)
+        << "</text>\n";
+    }
+  }
+  s << "</svg>\n";
+  write_file_atomic(path, s.str());
+}
+
+}  // namespace xgrad::examples
