@@ -28,10 +28,20 @@ Tensor binary_numeric(const Tensor& a, const Tensor& b, const char* op, F&& f) {
   XG_CHECK(a.dtype() == b.dtype(), op, ": dtypes differ (", dtype_name(a.dtype()), ", ", dtype_name(b.dtype()), ")");
   Tensor out = empty(broadcast_shapes(a.sizes(), b.sizes(), op), a.dtype());
   dispatch_numeric(a.dtype(), op, [&]<class T>() {
-    auto xa = a.xt<T>();
-    auto xb = b.xt<T>();
     auto xo = out.xt<T>();
-    xt::noalias(xo) = f(xa, xb);
+    // tensor ∘ scalar: a plain scalar keeps xtensor on its linear SIMD loop (a broadcast 0-d
+    // tensor would take the strided one).
+    if (b.numel() == 1 && a.sizes() == out.sizes()) {
+      auto xa = a.xt<T>();
+      xt::noalias(xo) = f(xa, *b.data_ptr<T>());
+    } else if (a.numel() == 1 && b.sizes() == out.sizes()) {
+      auto xb = b.xt<T>();
+      xt::noalias(xo) = f(*a.data_ptr<T>(), xb);
+    } else {
+      auto xa = a.xt<T>();
+      auto xb = b.xt<T>();
+      xt::noalias(xo) = f(xa, xb);
+    }
   });
   return out;
 }

@@ -27,8 +27,13 @@ Tensor floating(const Tensor& x, const char* op) {
   return x.is_floating_point() ? x : x.to(kFloat32);
 }
 
+// The element type of an xtensor expression, or the type itself for a plain scalar.
+template <class E, bool = std::is_arithmetic_v<std::decay_t<E>>>
+struct value_of { using type = std::decay_t<E>; };
 template <class E>
-using value_t = typename std::decay_t<E>::value_type;
+struct value_of<E, false> { using type = typename std::decay_t<E>::value_type; };
+template <class E>
+using value_t = typename value_of<E>::type;
 
 }  // namespace
 
@@ -192,6 +197,19 @@ Tensor logical_or(const Tensor& a, const Tensor& b) {
 
 // ---------------------------------------------------------------- unary math
 
+// g where y > 0, else 0: one pass when not creating a graph, differentiable ops otherwise.
+static Tensor relu_backward(const Tensor& g, const Tensor& y) {
+  if (GradMode::is_enabled() || g.sizes() != y.sizes() || g.dtype() != y.dtype()) return where(y > 0.0, g, 0.0);
+  Tensor out = empty_like(g);
+  dispatch_floating(g.dtype(), "relu_backward", [&]<class T>() {
+    const T *pg = g.data_ptr<T>(), *py = y.data_ptr<T>();
+    T* po = out.data_ptr<T>();
+#pragma omp simd
+    for (int64_t i = 0; i < g.numel(); ++i) po[i] = py[i] > T(0) ? pg[i] : T(0);
+  });
+  return out;
+}
+
 // Defines OP(x): out = FORWARD(v) elementwise, backward returns BACKWARD using x (input), y (output), g.
 #define XG_UNARY(OP, NODE, FORWARD, BACKWARD)                                                         \
   Tensor OP(const Tensor& x0) {                                                                       \
@@ -217,7 +235,7 @@ XG_UNARY(sin, "SinBackward", xt::sin(v), g * cos(x))
 XG_UNARY(cos, "CosBackward", xt::cos(v), -g * sin(x))
 XG_UNARY(tanh, "TanhBackward", xt::tanh(v), g * (1.0 - y * y))
 XG_UNARY(sigmoid, "SigmoidBackward", T(1) / (T(1) + xt::exp(-v)), g * y * (1.0 - y))
-XG_UNARY(relu, "ReluBackward", xt::maximum(v, T(0)), where(y > 0.0, g, 0.0))
+XG_UNARY(relu, "ReluBackward", xt::maximum(v, T(0)), relu_backward(g, y))
 XG_UNARY(erf, "ErfBackward", xt::erf(v), g * exp(-x * x) * M_2_SQRTPI)
 XG_UNARY(silu, "SiluBackward", v / (T(1) + xt::exp(-v)),
          g * sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x))))

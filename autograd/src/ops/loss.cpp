@@ -188,11 +188,24 @@ Tensor dropout(const Tensor& x, double p, bool train) {
   // One pass makes the scaled keep-mask (0 or 1/(1−p)); x·mask is then differentiable as a product.
   Tensor mask = empty_like(x);
   auto& gen = global_generator();
-  std::bernoulli_distribution keep(1.0 - p);
   const double scale = p == 1.0 ? 0.0 : 1.0 / (1.0 - p);
+  // A xorshift* stream seeded from the global generator (one draw per call, so runs stay
+  // reproducible), two 32-bit uniforms per 64-bit output: element kept when u ≥ p·2³².
+  // Several times faster than std::bernoulli_distribution over mt19937_64.
+  const uint64_t threshold = static_cast<uint64_t>(std::ldexp(p, 32));
+  uint64_t state = gen() | 1;
   dispatch_floating(x.dtype(), "dropout", [&]<class T>() {
     T* m = mask.data_ptr<T>();
-    for (int64_t i = 0; i < x.numel(); ++i) m[i] = keep(gen) ? static_cast<T>(scale) : T(0);
+    const T kept = static_cast<T>(scale);
+    const int64_t n = x.numel();
+    for (int64_t i = 0; i < n; i += 2) {
+      state ^= state >> 12;
+      state ^= state << 25;
+      state ^= state >> 27;
+      const uint64_t r = state * 0x2545F4914F6CDD1DULL;
+      m[i] = (r & 0xffffffffu) >= threshold ? kept : T(0);
+      if (i + 1 < n) m[i + 1] = (r >> 32) >= threshold ? kept : T(0);
+    }
   });
   return x * mask;
 }
