@@ -1,6 +1,7 @@
 #include "kernels/gemm.hpp"
 
 #include <algorithm>
+#include <vector>
 #include <xtensor-blas/xblas.hpp>
 
 // OpenBLAS's own controls (declared here: its cblas.h clashes with xtensor-blas's headers).
@@ -28,28 +29,31 @@ void choose_threads(int64_t M, int64_t N, int64_t K) {
 // packing A and B into panels — dominates below a few thousand multiply-adds.
 template <class T>
 void small_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, const T* B, T beta, T* C) {
+  if (ta) {  // transpose A (at most 32K elements) so every inner loop below is contiguous
+    thread_local std::vector<T> at;
+    at.resize(static_cast<size_t>(M * K));
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t i = 0; i < M; ++i) at[i * K + k] = A[k * M + i];
+    A = at.data();
+  }
   for (int64_t i = 0; i < M; ++i) {
     T* c = C + i * N;
     if (beta == T(0)) std::fill(c, c + N, T(0));
     else if (beta != T(1)) for (int64_t j = 0; j < N; ++j) c[j] *= beta;
     if (!tb) {  // c[i, :] += Σ_k a[i, k] · B[k, :]: the inner loop runs along B's rows
       for (int64_t k = 0; k < K; ++k) {
-        const T a = alpha * (ta ? A[k * M + i] : A[i * K + k]);
+        const T a = alpha * A[i * K + k];
         const T* b = B + k * N;
 #pragma omp simd
         for (int64_t j = 0; j < N; ++j) c[j] += a * b[j];
       }
-    } else {  // B stored (N, K): each c[i, j] is a dot product of two contiguous rows (if !ta)
+    } else {  // B stored (N, K): each c[i, j] is a dot product of two contiguous rows
+      const T* a = A + i * K;
       for (int64_t j = 0; j < N; ++j) {
         const T* b = B + j * K;
         T acc = 0;
-        if (ta) {
-          for (int64_t k = 0; k < K; ++k) acc += A[k * M + i] * b[k];
-        } else {
-          const T* a = A + i * K;
 #pragma omp simd reduction(+ : acc)
-          for (int64_t k = 0; k < K; ++k) acc += a[k] * b[k];
-        }
+        for (int64_t k = 0; k < K; ++k) acc += a[k] * b[k];
         c[j] += alpha * acc;
       }
     }
