@@ -28,10 +28,14 @@ void layer_norm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rs
 #pragma omp simd reduction(+ : v)
     for (int64_t i = 0; i < D; ++i) v += (px[i] - m) * (px[i] - m);
     const T rs = T(1) / std::sqrt(v / static_cast<T>(D) + static_cast<T>(eps));
+    if (w && b) {
 #pragma omp simd
-    for (int64_t i = 0; i < D; ++i) {
-      T n = (px[i] - m) * rs;
-      py[i] = (w ? n * w[i] : n) + (b ? b[i] : T(0));
+      for (int64_t i = 0; i < D; ++i) py[i] = (px[i] - m) * rs * w[i] + b[i];
+    } else {
+      for (int64_t i = 0; i < D; ++i) {
+        T n = (px[i] - m) * rs;
+        py[i] = (w ? n * w[i] : n) + (b ? b[i] : T(0));
+      }
     }
     mean[r] = m;
     rstd[r] = rs;
@@ -39,17 +43,18 @@ void layer_norm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rs
 }
 
 // dx = rstd·(dn − mean(dn) − n·mean(dn·n)) with n = (x−mean)·rstd, dn = g·w; dw += g·n; db += g.
-template <class T>
-void layer_norm_backward(const T* g, const T* x, const T* w, const T* mean, const T* rstd, T* dx, T* dw, T* db,
-                         int64_t rows, int64_t D) {
+// kWeight: w is given (the branch is hoisted out of the vectorised loops).
+template <class T, bool kWeight>
+void layer_norm_backward_rows(const T* g, const T* x, const T* w, const T* mean, const T* rstd, T* dx, T* dw, T* db,
+                              int64_t rows, int64_t D) {
   for (int64_t r = 0; r < rows; ++r) {
     const T *pg = g + r * D, *px = x + r * D;
     const T m = mean[r], rs = rstd[r];
     T sum_dn = 0, sum_dn_n = 0;
 #pragma omp simd reduction(+ : sum_dn, sum_dn_n)
     for (int64_t i = 0; i < D; ++i) {
-      T n = (px[i] - m) * rs;
-      T dn = w ? pg[i] * w[i] : pg[i];
+      const T n = (px[i] - m) * rs;
+      const T dn = kWeight ? pg[i] * w[i] : pg[i];
       sum_dn += dn;
       sum_dn_n += dn * n;
     }
@@ -58,8 +63,8 @@ void layer_norm_backward(const T* g, const T* x, const T* w, const T* mean, cons
       T* pdx = dx + r * D;
 #pragma omp simd
       for (int64_t i = 0; i < D; ++i) {
-        T n = (px[i] - m) * rs;
-        T dn = w ? pg[i] * w[i] : pg[i];
+        const T n = (px[i] - m) * rs;
+        const T dn = kWeight ? pg[i] * w[i] : pg[i];
         pdx[i] = rs * (dn - a - n * c);
       }
     }
@@ -72,6 +77,13 @@ void layer_norm_backward(const T* g, const T* x, const T* w, const T* mean, cons
       for (int64_t i = 0; i < D; ++i) db[i] += pg[i];
     }
   }
+}
+
+template <class T>
+void layer_norm_backward(const T* g, const T* x, const T* w, const T* mean, const T* rstd, T* dx, T* dw, T* db,
+                         int64_t rows, int64_t D) {
+  if (w) layer_norm_backward_rows<T, true>(g, x, w, mean, rstd, dx, dw, db, rows, D);
+  else layer_norm_backward_rows<T, false>(g, x, w, mean, rstd, dx, dw, db, rows, D);
 }
 
 }  // namespace
