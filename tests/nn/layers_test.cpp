@@ -70,17 +70,17 @@ TEST_CASE("attention layers pass gradcheck with masks", "[nn][gradcheck]") {
   }, true);
 }
 
-TEST_CASE("Transformer layers pass gradcheck, post-LN and pre-LN, with padding", "[nn][gradcheck]") {
+TEST_CASE("Transformer layers pass gradcheck and gradgradcheck, post-LN and pre-LN, with padding", "[nn][gradcheck]") {
   xg::manual_seed(5);
   for (bool nf : {false, true}) {
     auto o = nn::TransformerLayerOptions(4, 2).dim_feedforward(6).dropout(0.0).norm_first(nf).activation(nf ? "gelu" : "relu");
     auto enc = f64(nn::TransformerEncoderLayer(o));
     xg::Tensor kpm = pad_mask(2, 3, {1, 0});
-    check_layer(enc, {rnd({2, 3, 4})}, [&](const L& i) { return enc(i[0], xg::Tensor(), kpm); });
+    check_layer(enc, {rnd({2, 3, 4})}, [&](const L& i) { return enc(i[0], xg::Tensor(), kpm); }, /*second_order=*/true);
     auto dec = f64(nn::TransformerDecoderLayer(o));
     xg::Tensor causal = nn::generate_square_subsequent_mask(2, xg::kFloat64);
     check_layer(dec, {rnd({2, 2, 4}), rnd({2, 3, 4})},
-                [&](const L& i) { return dec(i[0], i[1], causal, xg::Tensor(), xg::Tensor(), kpm); });
+                [&](const L& i) { return dec(i[0], i[1], causal, xg::Tensor(), xg::Tensor(), kpm); }, /*second_order=*/true);
   }
 }
 
