@@ -32,17 +32,6 @@ Node::~Node() {
   draining = false;
 }
 
-namespace {
-// A second handle on t's data without its autograd metadata, invisible to users (not a "view").
-Tensor data_alias(const Tensor& t) {
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = t.impl().storage;
-  impl->sizes = t.sizes();
-  impl->numel = t.numel();
-  impl->dtype = t.dtype();
-  return Tensor(std::move(impl));
-}
-}  // namespace
 
 // ---------------------------------------------------------------- AccumulateGrad
 
@@ -75,7 +64,7 @@ SavedVariable::SavedVariable(const Tensor& t, bool is_output) : defined_(t.defin
   requires_grad_ = t.requires_grad();
   output_nr_ = t.impl().output_nr;
   // An output would own its grad_fn, which owns this: keep only the data and reconnect on unpack.
-  data_ = is_output ? data_alias(t) : t;
+  data_ = is_output ? t.variable_data() : t;
 }
 
 Tensor SavedVariable::unpack(const std::shared_ptr<Node>& owner, const std::string& op) const {
@@ -87,7 +76,7 @@ Tensor SavedVariable::unpack(const std::shared_ptr<Node>& owner, const std::stri
            dtype_name(data_.dtype()), data_.sizes(), " is at version ", data_._version(), "; expected version ",
            version_, " instead (saved by ", op, ")");
   if (!is_output_) return data_;
-  Tensor t = data_alias(data_);
+  Tensor t = data_.variable_data();
   if (requires_grad_) {
     t.impl().grad_fn = owner;
     t.impl().output_nr = output_nr_;

@@ -154,9 +154,13 @@ Tensor Tensor::clone() const {
 }
 
 Tensor Tensor::detach() const {
+  impl().storage->has_views = true;  // a user-visible alias: in-place writes through it are seen
+  return variable_data();
+}
+
+Tensor Tensor::variable_data() const {
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = this->impl().storage;
-  impl->storage->has_views = true;
   impl->sizes = sizes();
   impl->numel = numel();
   impl->dtype = dtype();

@@ -155,7 +155,7 @@ struct Function {
         Tensor& o = outputs[i];
         XG_CHECK(o.defined(), node->ctx.name_, ": forward returned an undefined tensor at output ", i);
         for (const auto& in : tensor_inputs)  // returning an input as is: give the output its own identity
-          if (in.is_same(o)) o = detail_alias(o);
+          if (in.is_same(o)) o = o.variable_data();
         node->output_meta.push_back({o.sizes(), o.dtype()});
         bool non_diff = std::find(node->ctx.non_differentiable_.begin(), node->ctx.non_differentiable_.end(),
                                   o.impl_ptr().get()) != node->ctx.non_differentiable_.end();
@@ -175,16 +175,6 @@ struct Function {
     node->ctx.to_save_.clear();
     if constexpr (std::is_same_v<R, Tensor>) return outputs[0];
     else return outputs;
-  }
-
- private:
-  static Tensor detail_alias(const Tensor& t) {
-    auto impl = std::make_shared<TensorImpl>();
-    impl->storage = t.impl().storage;
-    impl->sizes = t.sizes();
-    impl->numel = t.numel();
-    impl->dtype = t.dtype();
-    return Tensor(std::move(impl));
   }
 };
 

@@ -98,6 +98,9 @@ class Tensor {
   Tensor to(ScalarType dtype) const;
   Tensor clone() const;
   Tensor detach() const;
+  // Another handle on the same data with no autograd history, not counted as a user view
+  // (PyTorch's variable_data): for saved tensors and results an op reshapes internally.
+  Tensor variable_data() const;
   Tensor& detach_();
   // Makes this tensor use other's data, shape and dtype, keeping its own autograd identity
   // (a parameter stays the same leaf). Used by Module::to and load_state_dict.

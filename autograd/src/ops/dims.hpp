@@ -54,12 +54,9 @@ inline Shape reduced_shape(const Shape& sizes, const Shape& dims, bool keepdim) 
 // A new handle on t's storage with another shape of the same numel, no autograd history, and not
 // marked as a user-visible view: for ops reshaping a result they just computed.
 inline Tensor alias(const Tensor& t, const Shape& shape) {
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = t.impl().storage;
-  impl->sizes = shape;
-  impl->numel = t.numel();
-  impl->dtype = t.dtype();
-  return Tensor(std::move(impl));
+  Tensor a = t.variable_data();
+  a.impl().sizes = shape;
+  return a;
 }
 
 }  // namespace xgrad::detail
