@@ -22,7 +22,8 @@ def timeit(fn, min_time=0.3, repetitions=5):
     return sorted(times)[len(times) // 2]
 
 
-def op_overhead():
+def op_overhead(backward=True):
+    """100 recorded ops (50 mul + 50 add) on 1-element tensors, with or without backward."""
     x = torch.ones(1, requires_grad=True)
     c = torch.full((1,), 1.0001)
 
@@ -30,19 +31,9 @@ def op_overhead():
         y = x
         for _ in range(50):
             y = y * c + c
-        y.sum().backward()
-        x.grad = None
-    return run
-
-
-def op_overhead_fwd():
-    x = torch.ones(1, requires_grad=True)
-    c = torch.full((1,), 1.0001)
-
-    def run():
-        y = x
-        for _ in range(50):
-            y = y * c + c
+        if backward:
+            y.sum().backward()
+            x.grad = None
     return run
 
 
@@ -124,7 +115,7 @@ TORCH = {
     "BM_EncoderLayer": lambda: module_fwd_bwd(
         lambda: torch.nn.TransformerEncoderLayer(256, 4, 1024, dropout=0.0, batch_first=True), (32, 64, 256)),
     "BM_OpOverhead": op_overhead,
-    "BM_OpOverheadForward": op_overhead_fwd,
+    "BM_OpOverheadForward": lambda: op_overhead(backward=False),
     "BM_MatmulFwdBwd/128": lambda: matmul(128),
     "BM_MatmulFwdBwd/512": lambda: matmul(512),
     "BM_MatmulFwdBwd/1024": lambda: matmul(1024),

@@ -51,15 +51,18 @@ void Module::register_child(const std::string& name, std::shared_ptr<Module> m) 
   children_.emplace_back(name, std::move(m));
 }
 
-NamedTensors Module::named_parameters(bool recurse) const {
+// Own entries of `member` (params_ or buffers_), then each child's under "child.".
+NamedTensors Module::named(std::vector<std::pair<std::string, Tensor>> Module::*member, bool recurse) const {
   NamedTensors out;
-  for (const auto& [n, t] : params_)
+  for (const auto& [n, t] : this->*member)
     if (t.defined()) out.emplace_back(n, t);
   if (recurse)
     for (const auto& [cn, c] : children_)
-      for (auto& [n, t] : c->named_parameters(true)) out.emplace_back(cn + "." + n, t);
+      for (auto& [n, t] : c->named(member, true)) out.emplace_back(cn + "." + n, t);
   return out;
 }
+
+NamedTensors Module::named_parameters(bool recurse) const { return named(&Module::params_, recurse); }
 
 TensorList Module::parameters(bool recurse) const {
   TensorList out;
@@ -67,15 +70,7 @@ TensorList Module::parameters(bool recurse) const {
   return out;
 }
 
-NamedTensors Module::named_buffers(bool recurse) const {
-  NamedTensors out;
-  for (const auto& [n, t] : buffers_)
-    if (t.defined()) out.emplace_back(n, t);
-  if (recurse)
-    for (const auto& [cn, c] : children_)
-      for (auto& [n, t] : c->named_buffers(true)) out.emplace_back(cn + "." + n, t);
-  return out;
-}
+NamedTensors Module::named_buffers(bool recurse) const { return named(&Module::buffers_, recurse); }
 
 TensorList Module::buffers(bool recurse) const {
   TensorList out;

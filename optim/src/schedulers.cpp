@@ -11,6 +11,9 @@ namespace xgrad::optim {
 
 namespace {
 int64_t py_mod(int64_t a, int64_t b) { return ((a % b) + b) % b; }  // Python's %, never negative
+
+// Cosine from `hi` at t = 0 down to `lo` at t = T, in torch's order of operations.
+double cosine(double lo, double hi, double t, double T) { return lo + (hi - lo) * (1 + std::cos(M_PI * t / T)) / 2; }
 }  // namespace
 
 LRScheduler::LRScheduler(Optimizer& opt) : optimizer_(opt) {
@@ -136,8 +139,7 @@ std::vector<double> CosineAnnealingLR::get_lr() {
 }
 std::vector<double> CosineAnnealingLR::closed_form_lr() {
   std::vector<double> out;
-  for (double b : base_lrs_)
-    out.push_back(eta_min_ + (b - eta_min_) * (1 + std::cos(M_PI * static_cast<double>(last_epoch_) / T_max_)) / 2);
+  for (double b : base_lrs_) out.push_back(cosine(eta_min_, b, static_cast<double>(last_epoch_), static_cast<double>(T_max_)));
   return out;
 }
 
@@ -180,8 +182,7 @@ void CosineAnnealingWarmRestarts::step(std::optional<int64_t> epoch) {
 }
 std::vector<double> CosineAnnealingWarmRestarts::get_lr() {
   std::vector<double> out;
-  for (double b : base_lrs_)
-    out.push_back(eta_min_ + (b - eta_min_) * (1 + std::cos(M_PI * static_cast<double>(T_cur_) / T_i_)) / 2);
+  for (double b : base_lrs_) out.push_back(cosine(eta_min_, b, static_cast<double>(T_cur_), static_cast<double>(T_i_)));
   return out;
 }
 
@@ -386,9 +387,7 @@ std::vector<double> LinearWarmupCosine::get_lr() {
   for (double b : base_lrs_) {
     if (s < warmup_) out.push_back(b * static_cast<double>(s + 1) / static_cast<double>(warmup_));
     else if (s >= total_) out.push_back(min_lr_);
-    else
-      out.push_back(min_lr_ + (b - min_lr_) * (1 + std::cos(M_PI * static_cast<double>(s - warmup_) /
-                                                             static_cast<double>(total_ - warmup_))) / 2);
+    else out.push_back(cosine(min_lr_, b, static_cast<double>(s - warmup_), static_cast<double>(total_ - warmup_)));
   }
   return out;
 }

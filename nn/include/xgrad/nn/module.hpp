@@ -66,6 +66,7 @@ class Module : public std::enable_shared_from_this<Module> {
   Module() = default;
 
  private:
+  NamedTensors named(std::vector<std::pair<std::string, Tensor>> Module::*member, bool recurse) const;
   bool training_ = true;
   std::vector<std::pair<std::string, Tensor>> params_;
   std::vector<std::pair<std::string, Tensor>> buffers_;
