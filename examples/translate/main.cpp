@@ -120,7 +120,8 @@ int main(int argc, char** argv) {
   Config cfg;
   int64_t batch = 64, n_train = 20000, n_eval = 1000, min_freq = 1, seed = 0, eval_every = 200;
   double lr = 1e-3, time_budget = 60, target = 0.99, smoothing = 0.1, clip = 1.0;
-  int epochs = 100;
+  int epochs = 20;
+  int64_t warmup = 100;
   app.add_option("--task", task, "built-in task")->check(CLI::IsMember({"dates", "reverse", "sort"}))->capture_default_str();
   app.add_option("--data", data, "tab-separated source/target pairs (word level) instead of a task")->check(CLI::ExistingFile);
   app.add_option("--d-model", cfg.d_model, "model width")->check(CLI::Range(8, 4096))->capture_default_str();
@@ -130,6 +131,7 @@ int main(int argc, char** argv) {
   app.add_option("--dropout", cfg.dropout, "dropout")->check(CLI::Range(0.0, 0.9))->capture_default_str();
   app.add_option("--batch-size", batch, "examples per step")->check(CLI::Range(1, 65536))->capture_default_str();
   app.add_option("--lr", lr, "peak AdamW learning rate")->check(CLI::Range(1e-7, 1.0))->capture_default_str();
+  app.add_option("--warmup", warmup, "linear warmup steps before the cosine decay")->check(CLI::Range(0, 1000000))->capture_default_str();
   app.add_option("--label-smoothing", smoothing, "label smoothing")->check(CLI::Range(0.0, 0.5))->capture_default_str();
   app.add_option("--clip", clip, "gradient norm clip")->check(CLI::Range(0.0, 1e6))->capture_default_str();
   app.add_option("--train-size", n_train, "generated training pairs")->check(CLI::Range(100, 10000000))->capture_default_str();
@@ -168,7 +170,7 @@ int main(int argc, char** argv) {
                       {no_decay, optim::AdamWOptions(lr).betas({0.9, 0.98}).eps(1e-9).weight_decay(0.0)}});
     const int64_t steps_per_epoch = (static_cast<int64_t>(sp.train.size()) + batch - 1) / batch;
     const int64_t total_steps = steps_per_epoch * epochs;
-    optim::LinearWarmupCosine sched(opt, std::min<int64_t>(400, total_steps / 10 + 1), total_steps, lr * 0.05);
+    optim::LinearWarmupCosine sched(opt, std::min<int64_t>(warmup, total_steps / 10 + 1), total_steps, lr * 0.05);
     auto loss_options = xg::CrossEntropyOptions().ignore_index(Vocab::kPad).label_smoothing(smoothing);
 
     std::mt19937_64 order_rng(static_cast<uint64_t>(seed) + 1);
