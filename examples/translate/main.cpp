@@ -18,7 +18,7 @@ using namespace translate;
 
 struct Config {
   int64_t d_model = 64, heads = 4, layers = 2, ffn = 256, max_len = 64;
-  double dropout = 0.1;
+  double dropout = 0.0;  // the generated tasks don't overfit 20k pairs: dropout only slows learning
 };
 
 // Embeddings (scaled by √d) + sinusoidal positions, nn::Transformer, and a projection to the
@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
   std::string task = "dates", data;
   Config cfg;
   int64_t batch = 64, n_train = 20000, n_eval = 1000, min_freq = 1, seed = 0, eval_every = 200;
-  double lr = 1e-3, time_budget = 60, target = 0.99, smoothing = 0.1, clip = 1.0;
+  double lr = 2e-3, time_budget = 60, target = 0.99, smoothing = 0.1, clip = 1.0;
   int epochs = 20;
   int64_t warmup = 100;
   app.add_option("--task", task, "built-in task")->check(CLI::IsMember({"dates", "reverse", "sort"}))->capture_default_str();
