@@ -33,7 +33,7 @@ test-sanitize: deps
 	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
 demo: build
-	$(BUILD)/examples/demo
+	$(BUILD)/examples/translate
 
 # Benchmarks side by side with PyTorch (needs python3-torch: installed by deps-torch).
 bench: deps-torch build
