@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <numeric>
+#include <sstream>
 
 #include "translate/data.hpp"
 
@@ -112,6 +114,25 @@ double exact_accuracy(Seq2Seq& model, const Encoded& e, const Vocab& tv, bool ch
   return static_cast<double>(right) / static_cast<double>(n);
 }
 
+// Teacher-forced token accuracy: argmax of the logits against the target, padding excluded.
+double token_accuracy(Seq2Seq& model, const Encoded& e) {
+  model->eval();
+  xg::NoGradGuard ng;
+  int64_t right = 0, total = 0;
+  const int64_t n = static_cast<int64_t>(e.src.size());
+  for (int64_t s = 0; s < n; s += 250) {
+    std::vector<int64_t> idx(std::min<int64_t>(250, n - s));
+    std::iota(idx.begin(), idx.end(), s);
+    Batch b = make_batch(e, idx);
+    xg::Tensor pred = xg::argmax(model(b), -1);
+    xg::Tensor hit = (pred == b.tgt_out) & ~b.tgt_pad;
+    right += hit.to(xg::kInt64).sum().item<int64_t>();
+    total += b.tgt_tokens;
+  }
+  model->train();
+  return static_cast<double>(right) / static_cast<double>(std::max<int64_t>(total, 1));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -142,6 +163,9 @@ int main(int argc, char** argv) {
   app.add_option("--target", target, "stop once validation exact accuracy reaches this")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app.add_option("--eval-every", eval_every, "steps between validations")->check(CLI::Range(1, 1000000))->capture_default_str();
   app.add_option("--seed", seed, "seed for data, initialisation and dropout")->capture_default_str();
+  std::string runs = "runs", run_name;
+  app.add_option("--runs", runs, "folder that holds run folders")->capture_default_str();
+  app.add_option("--name", run_name, "run folder name (default: the task or data file name)");
   CLI11_PARSE(app, argc, argv);
   if (cfg.d_model % cfg.heads != 0) {
     std::fprintf(stderr, "--d-model %lld must be divisible by --heads %lld\n", static_cast<long long>(cfg.d_model),
@@ -149,6 +173,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    if (run_name.empty()) run_name = data.empty() ? task : std::filesystem::path(data).stem().string();
+    const std::filesystem::path run_dir = std::filesystem::path(runs) / run_name;
+    std::filesystem::create_directories(run_dir);
+    {
+      std::ostringstream config;  // every option with its value, as the CLI sees them
+      config << app.config_to_str(true, false);
+      xg::write_file_atomic((run_dir / "config.ini").string(), config.str());
+    }
+    std::ostringstream metrics;
+    metrics << "step,epoch,seconds,train_loss,lr,valid_exact,valid_token_accuracy\n";
     xg::manual_seed(static_cast<uint64_t>(seed));
     Splits sp = data.empty() ? make_task(task, n_train, n_eval, n_eval, static_cast<uint64_t>(seed)) : read_pairs(data, seed);
     std::vector<std::vector<std::string>> stoks, ttoks;
@@ -200,11 +234,16 @@ int main(int argc, char** argv) {
         if (step % eval_every == 0) {
           double train_time = elapsed();
           double acc = exact_accuracy(model, valid, tv, sp.chars, cfg.max_len);
+          double tok = token_accuracy(model, valid);
           best = std::max(best, acc);
           if (acc >= 0.95 && t95 < 0) t95 = elapsed();
           if (acc >= 0.99 && t99 < 0) t99 = elapsed();
-          std::printf("epoch %d step %lld  loss %.4f  lr %.2e  %.0f tok/s  valid exact %.1f%%  (%.1f s)\n", epoch,
-                      static_cast<long long>(step), loss_sum / loss_n, opt.lr(0), tokens / train_time, 100 * acc, elapsed());
+          std::printf("epoch %d step %lld  loss %.4f  lr %.2e  %.0f tok/s  valid exact %.1f%%  token %.1f%%  (%.1f s)\n",
+                      epoch, static_cast<long long>(step), loss_sum / loss_n, opt.lr(0), tokens / train_time, 100 * acc,
+                      100 * tok, elapsed());
+          metrics << step << "," << epoch << "," << elapsed() << "," << loss_sum / loss_n << "," << opt.lr(0) << ","
+                  << acc << "," << tok << "\n";
+          xg::write_file_atomic((run_dir / "metrics.csv").string(), metrics.str());
           std::fflush(stdout);
           loss_sum = 0, loss_n = 0;
           stop = acc >= target || elapsed() >= time_budget;
@@ -217,9 +256,11 @@ int main(int argc, char** argv) {
                 t95 < 0 ? "not reached" : (std::to_string(t95).substr(0, 5) + " s").c_str(),
                 t99 < 0 ? "not reached" : (std::to_string(t99).substr(0, 5) + " s").c_str());
     std::printf("test exact-sequence accuracy on %zu held-out examples: %.1f%%\n\n", sp.test.size(), 100 * test_acc);
+    model->save((run_dir / "model.npz").string());
     for (size_t i = 0; i < std::min<size_t>(8, sp.test.size()); ++i)
       std::printf("  %-34s -> %-14s %s\n", sp.test[i].src.c_str(), preds[i].c_str(),
                   preds[i] == tv.join(test.tgt[i], sp.chars) ? "ok" : ("(truth " + sp.test[i].tgt + ")").c_str());
+    std::printf("\nrun folder %s: config.ini, metrics.csv (one row per validation), model.npz\n", run_dir.c_str());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
