@@ -93,43 +93,43 @@ XG_MODULE(Seq2Seq);
 
 namespace {
 
-// Exact-sequence accuracy of greedy decoding on pairs, in batches.
-double exact_accuracy(Seq2Seq& model, const Encoded& e, const Vocab& tv, bool chars, int64_t max_len,
-                      std::vector<std::string>* predictions = nullptr) {
+// Calls f(indices, batch) over all examples in batches of 250, in eval mode, then back to train.
+template <class F>
+void for_each_eval_batch(Seq2Seq& model, const Encoded& e, F&& f) {
   model->eval();
-  int64_t right = 0;
   const int64_t n = static_cast<int64_t>(e.src.size());
   for (int64_t s = 0; s < n; s += 250) {
     std::vector<int64_t> idx(std::min<int64_t>(250, n - s));
     std::iota(idx.begin(), idx.end(), s);
-    Batch b = make_batch(e, idx);
+    f(idx, make_batch(e, idx));
+  }
+  model->train();
+}
+
+// Exact-sequence accuracy of greedy decoding on pairs, in batches.
+double exact_accuracy(Seq2Seq& model, const Encoded& e, const Vocab& tv, bool chars, int64_t max_len,
+                      std::vector<std::string>* predictions = nullptr) {
+  int64_t right = 0;
+  for_each_eval_batch(model, e, [&](const std::vector<int64_t>& idx, const Batch& b) {
     auto out = model->greedy(b.src, b.src_pad, max_len + 1);
     for (size_t i = 0; i < idx.size(); ++i) {
       std::string pred = tv.join(out[i], chars);
       right += pred == tv.join(e.tgt[idx[i]], chars);
       if (predictions) predictions->push_back(pred);
     }
-  }
-  model->train();
-  return static_cast<double>(right) / static_cast<double>(n);
+  });
+  return static_cast<double>(right) / static_cast<double>(e.src.size());
 }
 
 // Teacher-forced token accuracy: argmax of the logits against the target, padding excluded.
 double token_accuracy(Seq2Seq& model, const Encoded& e) {
-  model->eval();
   xg::NoGradGuard ng;
   int64_t right = 0, total = 0;
-  const int64_t n = static_cast<int64_t>(e.src.size());
-  for (int64_t s = 0; s < n; s += 250) {
-    std::vector<int64_t> idx(std::min<int64_t>(250, n - s));
-    std::iota(idx.begin(), idx.end(), s);
-    Batch b = make_batch(e, idx);
-    xg::Tensor pred = xg::argmax(model(b), -1);
-    xg::Tensor hit = (pred == b.tgt_out) & ~b.tgt_pad;
+  for_each_eval_batch(model, e, [&](const std::vector<int64_t>&, const Batch& b) {
+    xg::Tensor hit = (xg::argmax(model(b), -1) == b.tgt_out) & ~b.tgt_pad;
     right += hit.to(xg::kInt64).sum().item<int64_t>();
     total += b.tgt_tokens;
-  }
-  model->train();
+  });
   return static_cast<double>(right) / static_cast<double>(std::max<int64_t>(total, 1));
 }
 

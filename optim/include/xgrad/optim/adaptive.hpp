@@ -88,20 +88,16 @@ struct AdamWOptions : AdamOptions {
   using AdamOptions::weight_decay;
 };
 
-#define XG_OPTIMIZER(Name)                                                              \
-  class Name : public OptimizerWithOptions<Name##Options> {                             \
-   public:                                                                              \
-    Name(const TensorList& params, const Name##Options& options = {}) {                 \
-      add_param_group(params, options);                                                 \
-    }                                                                                   \
-    Name(const std::vector<std::pair<TensorList, Name##Options>>& groups) {             \
-      for (auto& [p, o] : groups) add_param_group(p, o);                                \
-    }                                                                                   \
-    using Optimizer::step;                                                              \
-    void step() override;                                                               \
+// Each optimizer: the typed base's constructors (params + options, params alone with the
+// defaults, or a list of groups) and its own step.
+#define XG_OPTIMIZER(Name)                                \
+  class Name : public OptimizerWithOptions<Name##Options> { \
+   public:                                                \
+    using OptimizerWithOptions::OptimizerWithOptions;     \
+    using Optimizer::step;                                \
+    void step() override;                                 \
   }
 
-// state_sum += g²; p −= lr/(1 + (t−1)·lr_decay) · g / (√state_sum + eps)
 XG_OPTIMIZER(Adagrad);
 // v = αv + (1−α)g²; centered: v − ḡ²; p −= lr · g/(√v + eps), through a momentum buffer if μ > 0
 XG_OPTIMIZER(RMSprop);

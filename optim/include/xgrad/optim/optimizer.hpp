@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -62,6 +63,14 @@ void check_in_range(double v, double lo, double hi, bool hi_open, const char* wh
 template <class Options>
 class OptimizerWithOptions : public Optimizer {
  public:
+  OptimizerWithOptions(const TensorList& params, const Options& options) { add_param_group(params, options); }
+  explicit OptimizerWithOptions(const TensorList& params)
+    requires std::is_default_constructible_v<Options>
+      : OptimizerWithOptions(params, Options()) {}
+  OptimizerWithOptions(const std::vector<std::pair<TensorList, Options>>& groups) {  // NOLINT
+    for (auto& [p, o] : groups) add_param_group(p, o);
+  }
+
   void add_param_group(const TensorList& params, const Options& options) {
     options.validate();
     add_params(params, Options::kName);

@@ -24,10 +24,7 @@ struct SGDOptions {
 // d = d + μ·buf (Nesterov) or buf; p −= lr·d.
 class SGD : public OptimizerWithOptions<SGDOptions> {
  public:
-  SGD(const TensorList& params, const SGDOptions& options) { add_param_group(params, options); }
-  SGD(const std::vector<std::pair<TensorList, SGDOptions>>& groups) {
-    for (auto& [p, o] : groups) add_param_group(p, o);
-  }
+  using OptimizerWithOptions::OptimizerWithOptions;
   using Optimizer::step;
   void step() override;
 };
