@@ -181,10 +181,13 @@ void save_npz(const std::string& path, const NamedTensors& tensors) {
     blobs.push_back(to_npy_bytes(t));
     zip_source_t* src = zip_source_buffer(z.get(), blobs.back().data(), blobs.back().size(), 0);
     XG_CHECK(src, "save_npz: out of memory");
-    if (zip_file_add(z.get(), (name + ".npy").c_str(), src, ZIP_FL_OVERWRITE | ZIP_FL_ENC_UTF_8) < 0) {
+    zip_int64_t index = zip_file_add(z.get(), (name + ".npy").c_str(), src, ZIP_FL_OVERWRITE | ZIP_FL_ENC_UTF_8);
+    if (index < 0) {
       zip_source_free(src);
       throw Error(str("save_npz: cannot add '", name, "': ", zip_strerror(z.get())));
     }
+    // A fixed timestamp: the same tensors give the same bytes (runs compare checkpoints with cmp).
+    zip_file_set_mtime(z.get(), static_cast<zip_uint64_t>(index), 946684800 /* 2000-01-01 */, 0);
   }
   zip_t* raw = z.release();
   if (zip_close(raw) != 0) {

@@ -1,6 +1,7 @@
 #pragma once
 // Minimal SVG charts for the examples: line plots (optionally log-y), point trajectories over a
-// function's contour lines, several panels side by side. A browser opens the result.
+// function's contour lines, several panels side by side; heatmaps with labelled axes. A browser
+// opens the result.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -25,6 +26,7 @@ struct Panel {
   std::string title, xlabel, ylabel;
   std::vector<Series> series;
   bool log_y = false;
+  bool legend_bottom = false;  // legend in the lower right corner instead of the upper right
   // Contour lines of f over the panel's range (drawn under the series) when set.
   std::function<double(double, double)> contour;
   std::vector<double> contour_levels;
@@ -148,12 +150,72 @@ inline void write_svg(const std::string& path, const std::vector<Panel>& panels,
     }
     s << "</g>\n";
     for (size_t k = 0; k < P.series.size(); ++k) {
-      double lx = ox + ml + pw - 200, ly = oy + mt + 14 + 16 * k;
+      double lx = ox + ml + pw - 200,
+             ly = P.legend_bottom ? oy + mt + ph - 10 - 16 * static_cast<double>(P.series.size() - 1 - k)
+                                  : oy + mt + 14 + 16 * static_cast<double>(k);
       s << "<rect x='" << lx - 4 << "' y='" << ly - 11 << "' width='200' height='16' fill='white' opacity='0.8'/>";
       s << "<line x1='" << lx << "' x2='" << lx + 22 << "' y1='" << ly - 4 << "' y2='" << ly - 4 << "' stroke='"
         << color(k) << "' stroke-width='2'/><text x='" << lx + 28 << "' y='" << ly << "'>" << esc(P.series[k].label)
         << "</text>\n";
     }
+  }
+  s << "</svg>\n";
+  write_file_atomic(path, s.str());
+}
+
+
+// A matrix drawn as coloured cells with labels on both axes (attention weights: rows are the
+// queries, columns the keys, values in [0, 1]), as d2l's show_heatmaps.
+struct Heatmap {
+  std::string title;
+  std::vector<std::string> row_labels, col_labels;
+  std::vector<double> values;  // rows × cols, row-major
+};
+
+// Writes heatmaps in a grid, `cols` per row, under a common title; white (0) to dark red (1).
+inline void write_heatmaps_svg(const std::string& path, const std::string& title, const std::vector<Heatmap>& maps,
+                               int cols) {
+  using namespace plot_detail;
+  size_t max_r = 1, max_c = 1;
+  for (auto& m : maps) max_r = std::max(max_r, m.row_labels.size()), max_c = std::max(max_c, m.col_labels.size());
+  const double cell = std::clamp(360.0 / static_cast<double>(std::max(max_r, max_c)), 8.0, 22.0);
+  const double label = 64, top = 48, gap = 24;
+  const double pw = label + cell * static_cast<double>(max_c) + gap, ph = 24 + label + cell * static_cast<double>(max_r) + gap;
+  const int ncols = std::max(1, std::min<int>(cols, static_cast<int>(maps.size())));
+  const int nrows = (static_cast<int>(maps.size()) + ncols - 1) / ncols;
+  std::ostringstream s;
+  s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << pw * ncols + 20 << "' height='" << top + ph * nrows
+    << "' font-family='sans-serif' font-size='" << std::min(11.0, cell * 0.8) << "'>\n"
+    << "<rect width='100%' height='100%' fill='white'/>\n<text x='10' y='22' font-size='15'>" << esc(title)
+    << "</text>\n<text x='10' y='40' font-size='11' fill='#555'>rows: queries, columns: keys; white = 0, dark red = 1"
+    << "</text>\n";
+  for (size_t i = 0; i < maps.size(); ++i) {
+    const Heatmap& m = maps[i];
+    const size_t R = m.row_labels.size(), C = m.col_labels.size();
+    const double ox = 10 + static_cast<double>(i % static_cast<size_t>(ncols)) * pw,
+                 oy = top + static_cast<double>(i / static_cast<size_t>(ncols)) * ph;
+    const double gx = ox + label, gy = oy + 24 + label;  // grid origin
+    s << "<text x='" << gx << "' y='" << oy + 14 << "' font-size='12'>" << esc(m.title) << "</text>\n";
+    for (size_t r = 0; r < R; ++r)
+      for (size_t c = 0; c < C; ++c) {
+        const double v = std::clamp(m.values.at(r * C + c), 0.0, 1.0);
+        // white → #b2182b (dark red), linear in each channel
+        const int red = static_cast<int>(255 - v * (255 - 178)), green = static_cast<int>(255 - v * (255 - 24)),
+                  blue = static_cast<int>(255 - v * (255 - 43));
+        s << "<rect x='" << gx + cell * static_cast<double>(c) << "' y='" << gy + cell * static_cast<double>(r)
+          << "' width='" << cell << "' height='" << cell << "' fill='rgb(" << red << "," << green << "," << blue
+          << ")'/>";
+      }
+    s << "\n<rect x='" << gx << "' y='" << gy << "' width='" << cell * static_cast<double>(C) << "' height='"
+      << cell * static_cast<double>(R) << "' fill='none' stroke='#888'/>\n";
+    for (size_t r = 0; r < R; ++r)
+      s << "<text x='" << gx - 4 << "' y='" << gy + cell * (static_cast<double>(r) + 0.72) << "' text-anchor='end'>"
+        << esc(m.row_labels[r]) << "</text>";
+    for (size_t c = 0; c < C; ++c) {
+      const double x = gx + cell * (static_cast<double>(c) + 0.65), y = gy - 4;
+      s << "<text transform='translate(" << x << "," << y << ") rotate(-90)'>" << esc(m.col_labels[c]) << "</text>";
+    }
+    s << "\n";
   }
   s << "</svg>\n";
   write_file_atomic(path, s.str());

@@ -2,6 +2,7 @@
 // Data for the translation example: the built-in tasks generated from a seed (dates, reverse,
 // sort), tab-separated sentence pairs, tokenisation, vocabularies and padded batches.
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -100,7 +101,11 @@ inline Pair make_date(std::mt19937_64& rng) {
   const int y = int(ymd.year()), m = static_cast<int>(unsigned(ymd.month())), dd = static_cast<int>(unsigned(ymd.day()));
   const int wd = static_cast<int>(weekday{d}.c_encoding());
   auto cap = [](std::string s) { s[0] = static_cast<char>(std::toupper(s[0])); return s; };
-  auto two = [](int v) { return (v < 10 ? "0" : "") + std::to_string(v); };
+  auto two = [](int v) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%02d", v);  // (not "0" + to_string: GCC 12 warns -Wrestrict)
+    return std::string(buf);
+  };
   auto ordinal = [](int v) {
     const char* suf = (v % 100 >= 11 && v % 100 <= 13) ? "th" : v % 10 == 1 ? "st" : v % 10 == 2 ? "nd" : v % 10 == 3 ? "rd" : "th";
     return std::to_string(v) + suf;

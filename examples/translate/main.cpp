@@ -1,267 +1,180 @@
 // An encoder-decoder Transformer ("Attention Is All You Need", d2l) trained from scratch on a CPU:
 // by default it learns to rewrite dates written the many ways people write them as ISO 8601.
-//   translate                       train on the built-in `dates` task and report test accuracy
-//   translate --task reverse|sort   other built-in tasks;  --data pairs.tsv  your own pairs
+//   translate                               train on the built-in `dates` task, report test accuracy
+//   translate --task reverse|sort           other built-in tasks;  --data pairs.tsv  your own pairs
+//   translate --name NAME --resume          continue runs/NAME exactly where it stopped
+//   translate --load runs/dates "9/5/98"    translate with a trained run (text or stdin lines)
 #include <CLI/CLI.hpp>
 
-#include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <numeric>
-#include <sstream>
+#include <iostream>
 
-#include "translate/data.hpp"
+#include "common/cli.hpp"
+#include "translate/train.hpp"
 
-namespace xg = xgrad;
-namespace nn = xg::nn;
-namespace optim = xg::optim;
 using namespace translate;
-
-struct Config {
-  int64_t d_model = 64, heads = 4, layers = 2, ffn = 256, max_len = 64;
-  double dropout = 0.0;  // the generated tasks don't overfit 20k pairs: dropout only slows learning
-};
-
-// Embeddings (scaled by √d) + sinusoidal positions, nn::Transformer, and a projection to the
-// target vocabulary.
-struct Seq2SeqImpl : nn::Module {
-  Seq2SeqImpl(int64_t src_vocab, int64_t tgt_vocab, const Config& c) : cfg(c) {
-    src_embed = register_module("src_embed", nn::Embedding(nn::EmbeddingOptions(src_vocab, c.d_model).padding_idx(0)));
-    tgt_embed = register_module("tgt_embed", nn::Embedding(nn::EmbeddingOptions(tgt_vocab, c.d_model).padding_idx(0)));
-    pos = register_module("pos", nn::PositionalEncoding(c.d_model, c.dropout, c.max_len + 2));
-    transformer = register_module("transformer", nn::Transformer(nn::TransformerOptions()
-                                                                      .d_model(c.d_model)
-                                                                      .nhead(c.heads)
-                                                                      .num_encoder_layers(c.layers)
-                                                                      .num_decoder_layers(c.layers)
-                                                                      .dim_feedforward(c.ffn)
-                                                                      .dropout(c.dropout)));
-    generator = register_module("generator", nn::Linear(c.d_model, tgt_vocab));
-    // N(0, 1/d) so that embedding·√d has unit scale, like the positional table; the padding
-    // row (id 0) stays zero.
-    for (auto* e : {&src_embed->weight, &tgt_embed->weight}) {
-      nn::init::normal_(*e, 0.0, 1.0 / std::sqrt(static_cast<double>(c.d_model)));
-      std::fill_n(e->data_ptr<float>(), c.d_model, 0.0f);
-    }
-  }
-  xg::Tensor embed(nn::Embedding& table, const xg::Tensor& ids, int64_t offset = 0) {
-    return pos(table(ids) * std::sqrt(static_cast<double>(cfg.d_model)), offset);
-  }
-  xg::Tensor encode(const xg::Tensor& src, const xg::Tensor& src_pad) {
-    return transformer->encoder(embed(src_embed, src), xg::Tensor(), src_pad);
-  }
-  // Teacher forcing: logits (B, T, V) for every target position at once.
-  xg::Tensor forward(const Batch& b) {
-    xg::Tensor memory = encode(b.src, b.src_pad);
-    xg::Tensor mask = nn::generate_square_subsequent_mask(b.tgt_in.size(1));
-    return generator(transformer->decoder(embed(tgt_embed, b.tgt_in), memory, mask, xg::Tensor(), b.tgt_pad, b.src_pad));
-  }
-  // Greedy decoding with the key/value cache: one decoder step per output token.
-  std::vector<std::vector<int64_t>> greedy(const xg::Tensor& src, const xg::Tensor& src_pad, int64_t max_len) {
-    xg::NoGradGuard ng;
-    const int64_t B = src.size(0);
-    xg::Tensor memory = encode(src, src_pad);
-    nn::DecoderCache cache;
-    std::vector<std::vector<int64_t>> out(B);
-    std::vector<bool> done(B, false);
-    xg::Tensor token = xg::full({B, 1}, static_cast<double>(Vocab::kBos), xg::kInt64);
-    for (int64_t t = 0; t < max_len; ++t) {
-      xg::Tensor h = transformer->decoder->forward_step(embed(tgt_embed, token, t), memory, cache, src_pad);
-      xg::Tensor next = xg::argmax(generator(h).squeeze(1), -1);
-      const int64_t* p = next.data_ptr<int64_t>();
-      bool all_done = true;
-      for (int64_t i = 0; i < B; ++i) {
-        if (!done[i]) {
-          out[i].push_back(p[i]);
-          done[i] = p[i] == Vocab::kEos;
-        }
-        all_done &= done[i];
-      }
-      if (all_done) break;
-      token = next.unsqueeze(1);
-    }
-    return out;
-  }
-  Config cfg;
-  nn::Embedding src_embed{nullptr}, tgt_embed{nullptr};
-  nn::PositionalEncoding pos{nullptr};
-  nn::Transformer transformer{nullptr};
-  nn::Linear generator{nullptr};
-};
-XG_MODULE(Seq2Seq);
+namespace fs = std::filesystem;
 
 namespace {
 
-// Calls f(indices, batch) over all examples in batches of 250, in eval mode, then back to train.
-template <class F>
-void for_each_eval_batch(Seq2Seq& model, const Encoded& e, F&& f) {
+struct Options {
+  std::string task = "dates", data, runs = "runs", name, load;
+  ModelConfig model;
+  TrainOptions train;
+  int64_t n_train = 20000, n_eval = 1000, min_freq = 1, beam = 1;
+  double length_penalty = 0.75;
+  std::vector<std::string> text;
+};
+
+// Every option, registered on `app`; the same set reads a run's config.ini back.
+void add_options(CLI::App& app, Options& o) {
+  auto& m = o.model;
+  auto& t = o.train;
+  app.add_option("--task", o.task, "built-in task")->check(CLI::IsMember({"dates", "reverse", "sort"}))->capture_default_str();
+  app.add_option("--data", o.data, "tab-separated source/target pairs (word level) instead of a task")
+      ->check([](const std::string& f) { return f.empty() || fs::is_regular_file(f) ? "" : "no such file: " + f; });
+  app.add_option("--d-model", m.d_model, "model width")->check(CLI::Range(8, 4096))->capture_default_str();
+  app.add_option("--heads", m.heads, "attention heads")->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_option("--layers", m.layers, "encoder and decoder layers")->check(CLI::Range(1, 48))->capture_default_str();
+  app.add_option("--ffn", m.ffn, "feed-forward width")->check(CLI::Range(1, 65536))->capture_default_str();
+  app.add_option("--dropout", m.dropout, "dropout")->check(CLI::Range(0.0, 0.9))->capture_default_str();
+  app.add_option("--max-len", m.max_len, "longest sequence in tokens (longer ones are cut)")->check(CLI::Range(4, 4096))->capture_default_str();
+  app.add_option("--batch-size", t.batch, "examples per step")->check(CLI::Range(1, 65536))->capture_default_str();
+  app.add_option("--lr", t.lr, "peak AdamW learning rate")->check(CLI::Range(1e-7, 1.0))->capture_default_str();
+  app.add_option("--warmup", t.warmup, "linear warmup steps before the cosine decay")->check(CLI::Range(0, 1000000))->capture_default_str();
+  app.add_option("--label-smoothing", t.smoothing, "label smoothing")->check(CLI::Range(0.0, 0.5))->capture_default_str();
+  app.add_option("--clip", t.clip, "gradient norm clip (0: off)")->check(CLI::Range(0.0, 1e6))->capture_default_str();
+  app.add_option("--train-size", o.n_train, "generated training pairs")->check(CLI::Range(100, 10000000))->capture_default_str();
+  app.add_option("--eval-size", o.n_eval, "generated validation and test pairs, each")->check(CLI::Range(10, 100000))->capture_default_str();
+  app.add_option("--min-freq", o.min_freq, "vocabulary minimum frequency (--data)")->check(CLI::Range(1, 1000000))->capture_default_str();
+  app.add_option("--epochs", t.epochs, "epochs; the cosine schedule spans them")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--time-budget", t.time_budget, "stop training after this many seconds")->check(CLI::Range(0.1, 1e7))->capture_default_str();
+  app.add_option("--target", t.target, "stop once validation exact accuracy reaches this")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--eval-every", t.eval_every, "steps between validations (and at each epoch's end)")->check(CLI::Range(1, 1000000))->capture_default_str();
+  app.add_option("--seed", t.seed, "seed for data, initialisation, data order and dropout")->capture_default_str();
+  app.add_option("--runs", o.runs, "folder that holds run folders")->capture_default_str();
+  app.add_option("--name", o.name, "run folder name (default: the task or data file name)");
+  app.add_option("--beam", o.beam, "beam size for the test set and --load (1: greedy)")->check(CLI::Range(1, 64))->capture_default_str()->configurable(false);
+  app.add_option("--length-penalty", o.length_penalty, "beam search: score = log P / length^this")->check(CLI::Range(0.0, 5.0))->capture_default_str()->configurable(false);
+  app.add_option("--max-steps", t.max_steps, "stop after this many steps in all (0: no limit); --resume continues")->check(CLI::Range(0, 1000000000))->configurable(false);
+  app.add_flag("--resume", t.resume, "continue the run in --runs/--name from its checkpoint, with its config")->configurable(false);
+  app.add_option("--load", o.load, "translate with the run in this folder instead of training")->check(CLI::ExistingDirectory)->configurable(false);
+  app.add_option("text", o.text, "with --load: texts to translate (none: read lines from stdin)")->configurable(false);
+  app.set_config("--config", "", "read options from an INI file such as a run's config.ini");
+}
+
+Splits make_splits(const Options& o) {
+  return o.data.empty() ? make_task(o.task, o.n_train, o.n_eval, o.n_eval, o.train.seed) : read_pairs(o.data, o.train.seed);
+}
+
+void write_vocab(const Vocab& v, const fs::path& path) {
+  std::string s;
+  for (auto& t : v.itos) s += t + "\n";
+  xg::write_file_atomic(path.string(), s);
+}
+
+Vocab read_vocab(const fs::path& path) {
+  std::ifstream f(path);
+  XG_CHECK(f.good(), "translate: cannot read the vocabulary '", path.string(), "'");
+  Vocab v;
+  v.itos.clear(), v.stoi.clear();
+  for (std::string line; std::getline(f, line);) v.stoi[line] = static_cast<int64_t>(v.itos.size()), v.itos.push_back(line);
+  XG_CHECK(v.itos.size() >= 4 && v.itos[0] == "<pad>", "translate: '", path.string(), "' is not a vocabulary file");
+  return v;
+}
+
+// --load DIR: rebuild the model from DIR's config.ini, vocabularies and model.npz; translate each
+// text (or stdin line).
+int translate_mode(const Options& cli) {
+  const Options o = ex::read_run_config<Options>(fs::path(cli.load) / "config.ini", add_options);
+  const bool chars = o.data.empty();
+  Vocab sv = read_vocab(fs::path(cli.load) / "vocab.src.txt"), tv = read_vocab(fs::path(cli.load) / "vocab.tgt.txt");
+  Seq2Seq model(sv.size(), tv.size(), o.model);
+  model->load((fs::path(cli.load) / "model.npz").string());
   model->eval();
-  const int64_t n = static_cast<int64_t>(e.src.size());
-  for (int64_t s = 0; s < n; s += 250) {
-    std::vector<int64_t> idx(std::min<int64_t>(250, n - s));
-    std::iota(idx.begin(), idx.end(), s);
-    f(idx, make_batch(e, idx));
+  auto run = [&](const std::string& text) {
+    Encoded e = encode({{text, ""}}, sv, tv, chars, o.model.max_len);
+    Batch b = make_batch(e, {0});
+    auto out = cli.beam > 1 ? model->beam_search(b.src, b.src_pad, o.model.max_len + 1, cli.beam, cli.length_penalty)
+                            : model->greedy(b.src, b.src_pad, o.model.max_len + 1);
+    std::printf("%s\t%s\n", text.c_str(), tv.join(out[0], chars).c_str());
+    std::fflush(stdout);
+  };
+  if (!cli.text.empty()) {
+    for (auto& t : cli.text) run(t);
+  } else {
+    for (std::string line; std::getline(std::cin, line);)
+      if (!line.empty()) run(line);
   }
-  model->train();
+  return 0;
 }
 
-// Exact-sequence accuracy of greedy decoding on pairs, in batches.
-double exact_accuracy(Seq2Seq& model, const Encoded& e, const Vocab& tv, bool chars, int64_t max_len,
-                      std::vector<std::string>* predictions = nullptr) {
-  int64_t right = 0;
-  for_each_eval_batch(model, e, [&](const std::vector<int64_t>& idx, const Batch& b) {
-    auto out = model->greedy(b.src, b.src_pad, max_len + 1);
-    for (size_t i = 0; i < idx.size(); ++i) {
-      std::string pred = tv.join(out[i], chars);
-      right += pred == tv.join(e.tgt[idx[i]], chars);
-      if (predictions) predictions->push_back(pred);
-    }
-  });
-  return static_cast<double>(right) / static_cast<double>(e.src.size());
-}
-
-// Teacher-forced token accuracy: argmax of the logits against the target, padding excluded.
-double token_accuracy(Seq2Seq& model, const Encoded& e) {
-  xg::NoGradGuard ng;
-  int64_t right = 0, total = 0;
-  for_each_eval_batch(model, e, [&](const std::vector<int64_t>&, const Batch& b) {
-    xg::Tensor hit = (xg::argmax(model(b), -1) == b.tgt_out) & ~b.tgt_pad;
-    right += hit.to(xg::kInt64).sum().item<int64_t>();
-    total += b.tgt_tokens;
-  });
-  return static_cast<double>(right) / static_cast<double>(std::max<int64_t>(total, 1));
+int train_mode(Options& o, const std::string& config_text) {
+  const fs::path run_dir = fs::path(o.runs) / o.name;
+  fs::create_directories(run_dir);
+  xg::write_file_atomic((run_dir / "config.ini").string(), config_text);
+  xg::manual_seed(o.train.seed);
+  Dataset d = Dataset::build(make_splits(o), o.min_freq, o.model.max_len);
+  write_vocab(d.src_vocab, run_dir / "vocab.src.txt");
+  write_vocab(d.tgt_vocab, run_dir / "vocab.tgt.txt");
+  std::printf("task %s: %zu train / %zu valid / %zu test pairs, vocab %lld -> %lld\n",
+              o.data.empty() ? o.task.c_str() : o.data.c_str(), d.splits.train.size(), d.splits.valid.size(),
+              d.splits.test.size(), static_cast<long long>(d.src_vocab.size()), static_cast<long long>(d.tgt_vocab.size()));
+  Seq2Seq model(d.src_vocab.size(), d.tgt_vocab.size(), o.model);
+  const auto& m = o.model;
+  std::printf("model: d_model %lld, %lld heads, %lld+%lld layers, ffn %lld: %lld parameters\n",
+              static_cast<long long>(m.d_model), static_cast<long long>(m.heads), static_cast<long long>(m.layers),
+              static_cast<long long>(m.layers), static_cast<long long>(m.ffn), static_cast<long long>(model->num_parameters()));
+  o.train.run_dir = run_dir.string();
+  Trainer trainer(model, d, o.train);
+  trainer.run();
+  auto when = [&](double acc) {
+    double t = trainer.time_to(acc);
+    return t < 0 ? std::string("not reached") : std::to_string(t).substr(0, std::to_string(t).find('.') + 2) + " s";
+  };
+  std::printf("\ntrained %lld steps in %.1f s; time to 95%%: %s, to 99%%: %s\n", static_cast<long long>(trainer.steps()),
+              trainer.elapsed(), when(0.95).c_str(), when(0.99).c_str());
+  Evaluation test = evaluate(model, d, d.splits.test, d.test, o.beam, o.length_penalty);
+  std::printf("test on %zu held-out examples (%s): exact %.1f%%  BLEU-2 %.3f  BLEU-4 %.3f  loss %.4f\n\n",
+              d.splits.test.size(), o.beam > 1 ? ("beam " + std::to_string(o.beam)).c_str() : "greedy",
+              100 * test.exact, test.bleu2, test.bleu4, test.loss);
+  for (size_t i = 0; i < std::min<size_t>(8, d.splits.test.size()); ++i) {
+    const std::string pred = d.tgt_vocab.join(test.outputs[i], d.splits.chars);
+    std::printf("  %-34s -> %-14s %s\n", d.splits.test[i].src.c_str(), pred.c_str(),
+                pred == d.splits.test[i].tgt ? "ok" : ("(truth " + d.splits.test[i].tgt + ")").c_str());
+  }
+  write_attention_svgs(model->attention(d.test.src[0], test.outputs[0], d.src_vocab, d.tgt_vocab), d.splits.test[0].src,
+                       run_dir.string());
+  std::printf("\nrun folder %s: config.ini, metrics.csv, curves.svg, attention_encoder.svg, attention_cross.svg,\n"
+              "checkpoint.npz (--resume), model.npz and vocabularies (--load %s)\n",
+              run_dir.c_str(), run_dir.c_str());
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"xgrad translate: train an encoder-decoder Transformer on a CPU"};
-  std::string task = "dates", data;
-  Config cfg;
-  int64_t batch = 64, n_train = 20000, n_eval = 1000, min_freq = 1, seed = 0, eval_every = 200;
-  double lr = 2e-3, time_budget = 60, target = 0.99, smoothing = 0.1, clip = 1.0;
-  int epochs = 3;  // the cosine schedule spans the run: with the default budget it ends near lr·0.05
-  int64_t warmup = 100;
-  app.add_option("--task", task, "built-in task")->check(CLI::IsMember({"dates", "reverse", "sort"}))->capture_default_str();
-  app.add_option("--data", data, "tab-separated source/target pairs (word level) instead of a task")->check(CLI::ExistingFile);
-  app.add_option("--d-model", cfg.d_model, "model width")->check(CLI::Range(8, 4096))->capture_default_str();
-  app.add_option("--heads", cfg.heads, "attention heads")->check(CLI::Range(1, 64))->capture_default_str();
-  app.add_option("--layers", cfg.layers, "encoder and decoder layers")->check(CLI::Range(1, 48))->capture_default_str();
-  app.add_option("--ffn", cfg.ffn, "feed-forward width")->check(CLI::Range(1, 65536))->capture_default_str();
-  app.add_option("--dropout", cfg.dropout, "dropout")->check(CLI::Range(0.0, 0.9))->capture_default_str();
-  app.add_option("--batch-size", batch, "examples per step")->check(CLI::Range(1, 65536))->capture_default_str();
-  app.add_option("--lr", lr, "peak AdamW learning rate")->check(CLI::Range(1e-7, 1.0))->capture_default_str();
-  app.add_option("--warmup", warmup, "linear warmup steps before the cosine decay")->check(CLI::Range(0, 1000000))->capture_default_str();
-  app.add_option("--label-smoothing", smoothing, "label smoothing")->check(CLI::Range(0.0, 0.5))->capture_default_str();
-  app.add_option("--clip", clip, "gradient norm clip")->check(CLI::Range(0.0, 1e6))->capture_default_str();
-  app.add_option("--train-size", n_train, "generated training pairs")->check(CLI::Range(100, 10000000))->capture_default_str();
-  app.add_option("--eval-size", n_eval, "validation and test pairs each")->check(CLI::Range(10, 100000))->capture_default_str();
-  app.add_option("--min-freq", min_freq, "vocabulary minimum frequency (--data)")->check(CLI::Range(1, 1000000))->capture_default_str();
-  app.add_option("--epochs", epochs, "maximum epochs")->check(CLI::Range(1, 100000))->capture_default_str();
-  app.add_option("--time-budget", time_budget, "stop training after this many seconds")->check(CLI::Range(1.0, 1e7))->capture_default_str();
-  app.add_option("--target", target, "stop once validation exact accuracy reaches this")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  app.add_option("--eval-every", eval_every, "steps between validations")->check(CLI::Range(1, 1000000))->capture_default_str();
-  app.add_option("--seed", seed, "seed for data, initialisation and dropout")->capture_default_str();
-  std::string runs = "runs", run_name;
-  app.add_option("--runs", runs, "folder that holds run folders")->capture_default_str();
-  app.add_option("--name", run_name, "run folder name (default: the task or data file name)");
+  Options o;
+  CLI::App app{"xgrad translate: train an encoder-decoder Transformer on a CPU, or translate with one"};
+  add_options(app, o);
   CLI11_PARSE(app, argc, argv);
-  if (cfg.d_model % cfg.heads != 0) {
-    std::fprintf(stderr, "--d-model %lld must be divisible by --heads %lld\n", static_cast<long long>(cfg.d_model),
-                 static_cast<long long>(cfg.heads));
-    return 2;
-  }
   try {
-    if (run_name.empty()) run_name = data.empty() ? task : std::filesystem::path(data).stem().string();
-    const std::filesystem::path run_dir = std::filesystem::path(runs) / run_name;
-    std::filesystem::create_directories(run_dir);
-    {
-      std::ostringstream config;  // every option with its value, as the CLI sees them
-      config << app.config_to_str(true, false);
-      xg::write_file_atomic((run_dir / "config.ini").string(), config.str());
+    if (!o.load.empty()) return translate_mode(o);
+    if (o.name.empty()) o.name = o.data.empty() ? o.task : fs::path(o.data).stem().string();
+    std::string config_text = app.config_to_str(true, false);
+    if (o.train.resume) {
+      config_text = ex::reparse_on_run_config(fs::path(o.runs) / o.name / "config.ini", argc, argv, o, add_options);
+      if (o.name.empty()) o.name = o.data.empty() ? o.task : fs::path(o.data).stem().string();
     }
-    std::ostringstream metrics;
-    metrics << "step,epoch,seconds,train_loss,lr,valid_exact,valid_token_accuracy\n";
-    xg::manual_seed(static_cast<uint64_t>(seed));
-    Splits sp = data.empty() ? make_task(task, n_train, n_eval, n_eval, static_cast<uint64_t>(seed)) : read_pairs(data, seed);
-    std::vector<std::vector<std::string>> stoks, ttoks;
-    for (auto& p : sp.train) stoks.push_back(tokenize(p.src, sp.chars)), ttoks.push_back(tokenize(p.tgt, sp.chars));
-    Vocab sv = Vocab::build(stoks, min_freq), tv = Vocab::build(ttoks, min_freq);
-    Encoded train = encode(sp.train, sv, tv, sp.chars, cfg.max_len), valid = encode(sp.valid, sv, tv, sp.chars, cfg.max_len),
-            test = encode(sp.test, sv, tv, sp.chars, cfg.max_len);
-    std::printf("task %s: %zu train / %zu valid / %zu test pairs, vocab %lld -> %lld\n",
-                data.empty() ? task.c_str() : data.c_str(), sp.train.size(), sp.valid.size(), sp.test.size(),
-                static_cast<long long>(sv.size()), static_cast<long long>(tv.size()));
-    Seq2Seq model(sv.size(), tv.size(), cfg);
-    std::printf("model: d_model %lld, %lld heads, %lld+%lld layers, ffn %lld: %lld parameters\n",
-                static_cast<long long>(cfg.d_model), static_cast<long long>(cfg.heads), static_cast<long long>(cfg.layers),
-                static_cast<long long>(cfg.layers), static_cast<long long>(cfg.ffn),
-                static_cast<long long>(model->num_parameters()));
-
-    auto [decay, no_decay] = optim::split_weight_decay(model->named_parameters());
-    optim::AdamW opt({{decay, optim::AdamWOptions(lr).betas({0.9, 0.98}).eps(1e-9).weight_decay(0.01)},
-                      {no_decay, optim::AdamWOptions(lr).betas({0.9, 0.98}).eps(1e-9).weight_decay(0.0)}});
-    const int64_t steps_per_epoch = (static_cast<int64_t>(sp.train.size()) + batch - 1) / batch;
-    const int64_t total_steps = steps_per_epoch * epochs;
-    optim::LinearWarmupCosine sched(opt, std::min<int64_t>(warmup, total_steps / 10 + 1), total_steps, lr * 0.05);
-    auto loss_options = xg::CrossEntropyOptions().ignore_index(Vocab::kPad).label_smoothing(smoothing);
-
-    std::mt19937_64 order_rng(static_cast<uint64_t>(seed) + 1);
-    auto start = std::chrono::steady_clock::now();
-    auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
-    double t95 = -1, t99 = -1, best = 0, tokens = 0, loss_sum = 0;
-    int64_t step = 0, loss_n = 0;
-    bool stop = false;
-    for (int epoch = 1; epoch <= epochs && !stop; ++epoch) {
-      std::vector<int64_t> order(sp.train.size());
-      std::iota(order.begin(), order.end(), 0);
-      std::shuffle(order.begin(), order.end(), order_rng);
-      for (int64_t s = 0; s < static_cast<int64_t>(order.size()) && !stop; s += batch) {
-        std::vector<int64_t> idx(order.begin() + s, order.begin() + std::min<int64_t>(s + batch, order.size()));
-        Batch b = make_batch(train, idx);
-        opt.zero_grad();
-        xg::Tensor logits = model(b);
-        xg::Tensor loss = xg::cross_entropy(logits.reshape({-1, tv.size()}), b.tgt_out.reshape({-1}), loss_options);
-        loss.backward();
-        if (clip > 0) nn::utils::clip_grad_norm_(model->parameters(), clip);
-        opt.step();
-        sched.step();
-        ++step;
-        tokens += static_cast<double>(b.tgt_tokens);
-        loss_sum += loss.item<double>();
-        ++loss_n;
-        if (step % eval_every == 0) {
-          double train_time = elapsed();
-          double acc = exact_accuracy(model, valid, tv, sp.chars, cfg.max_len);
-          double tok = token_accuracy(model, valid);
-          best = std::max(best, acc);
-          if (acc >= 0.95 && t95 < 0) t95 = elapsed();
-          if (acc >= 0.99 && t99 < 0) t99 = elapsed();
-          std::printf("epoch %d step %lld  loss %.4f  lr %.2e  %.0f tok/s  valid exact %.1f%%  token %.1f%%  (%.1f s)\n",
-                      epoch, static_cast<long long>(step), loss_sum / loss_n, opt.lr(0), tokens / train_time, 100 * acc,
-                      100 * tok, elapsed());
-          metrics << step << "," << epoch << "," << elapsed() << "," << loss_sum / loss_n << "," << opt.lr(0) << ","
-                  << acc << "," << tok << "\n";
-          xg::write_file_atomic((run_dir / "metrics.csv").string(), metrics.str());
-          std::fflush(stdout);
-          loss_sum = 0, loss_n = 0;
-          stop = acc >= target || elapsed() >= time_budget;
-        }
-      }
+    if (o.model.d_model % o.model.heads != 0) {
+      std::fprintf(stderr, "error: --d-model %lld must be divisible by --heads %lld\n",
+                   static_cast<long long>(o.model.d_model), static_cast<long long>(o.model.heads));
+      return 2;
     }
-    std::vector<std::string> preds;
-    double test_acc = exact_accuracy(model, test, tv, sp.chars, cfg.max_len, &preds);
-    std::printf("\ntrained %lld steps in %.1f s; time to 95%%: %s, to 99%%: %s\n", static_cast<long long>(step), elapsed(),
-                t95 < 0 ? "not reached" : (std::to_string(t95).substr(0, 5) + " s").c_str(),
-                t99 < 0 ? "not reached" : (std::to_string(t99).substr(0, 5) + " s").c_str());
-    std::printf("test exact-sequence accuracy on %zu held-out examples: %.1f%%\n\n", sp.test.size(), 100 * test_acc);
-    model->save((run_dir / "model.npz").string());
-    for (size_t i = 0; i < std::min<size_t>(8, sp.test.size()); ++i)
-      std::printf("  %-34s -> %-14s %s\n", sp.test[i].src.c_str(), preds[i].c_str(),
-                  preds[i] == tv.join(test.tgt[i], sp.chars) ? "ok" : ("(truth " + sp.test[i].tgt + ")").c_str());
-    std::printf("\nrun folder %s: config.ini, metrics.csv (one row per validation), model.npz\n", run_dir.c_str());
-    return 0;
+    return train_mode(o, config_text);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -1,0 +1,76 @@
+#pragma once
+// Everything a training run needs to continue exactly where it stopped, in one .npz written
+// atomically: the model's state_dict, the optimizer's and the schedule's state, the global
+// generator (dropout), and the run's counters. Keys are prefixed model. / optim. / sched. / run.
+#include <sstream>
+#include <string>
+
+#include <xgrad/xgrad.hpp>
+
+namespace xgrad::examples {
+
+// std::mt19937_64's state as int64 words (its textual state, parsed), and back.
+inline Tensor generator_state(const std::mt19937_64& g) {
+  std::stringstream ss;
+  ss << g;
+  std::vector<int64_t> words;
+  for (unsigned long long w; ss >> w;) words.push_back(static_cast<int64_t>(w));
+  return tensor(words);
+}
+inline void set_generator_state(std::mt19937_64& g, const Tensor& state) {
+  XG_CHECK(state.dtype() == kInt64 && state.dim() == 1, "checkpoint: bad generator state ", state.sizes());
+  std::stringstream ss;
+  const int64_t* p = state.data_ptr<int64_t>();
+  for (int64_t i = 0; i < state.numel(); ++i) ss << static_cast<unsigned long long>(p[i]) << ' ';
+  ss >> g;
+  XG_CHECK(!ss.fail(), "checkpoint: generator state does not parse (", state.numel(), " words)");
+}
+
+// The run's own counters (step, epoch, ...) as float64 scalars by name.
+using Counters = std::vector<std::pair<std::string, double>>;
+
+inline void save_checkpoint(const std::string& path, const nn::Module& model, const optim::Optimizer& opt,
+                            const optim::LRScheduler& sched, const Counters& counters) {
+  NamedTensors all;
+  auto add = [&](const std::string& prefix, const NamedTensors& part) {
+    for (auto& [k, v] : part) all.emplace_back(prefix + k, v);
+  };
+  add("model.", model.state_dict());
+  add("optim.", opt.state_dict());
+  add("sched.", sched.state_dict());
+  all.emplace_back("rng.global", generator_state(global_generator()));
+  for (auto& [k, v] : counters) all.emplace_back("run." + k, scalar_tensor(v, kFloat64));
+  save_npz(path, all);
+}
+
+// Restores what save_checkpoint wrote (the model, optimizer and schedule must be built the same
+// way first) and returns the counters.
+inline Counters load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer& opt,
+                                optim::LRScheduler& sched) {
+  NamedTensors model_sd, opt_sd, sched_sd;
+  Counters counters;
+  bool have_rng = false;
+  for (auto& [k, v] : load_npz(path)) {
+    auto starts = [&](const char* p) { return k.rfind(p, 0) == 0; };
+    const std::string rest = k.substr(k.find('.') + 1);
+    if (starts("model.")) model_sd.emplace_back(rest, v);
+    else if (starts("optim.")) opt_sd.emplace_back(rest, v);
+    else if (starts("sched.")) sched_sd.emplace_back(rest, v);
+    else if (k == "rng.global") set_generator_state(global_generator(), v), have_rng = true;
+    else if (starts("run.")) counters.emplace_back(rest, v.item<double>());
+  }
+  XG_CHECK(!model_sd.empty() && !opt_sd.empty() && have_rng, "checkpoint: '", path,
+           "' is not a training checkpoint (model., optim. and rng. entries expected)");
+  model.load_state_dict(model_sd);
+  opt.load_state_dict(opt_sd);
+  sched.load_state_dict(sched_sd);
+  return counters;
+}
+
+inline double counter(const Counters& c, const std::string& name) {
+  for (auto& [k, v] : c)
+    if (k == name) return v;
+  throw Error(str("checkpoint: no counter '", name, "'"));
+}
+
+}  // namespace xgrad::examples

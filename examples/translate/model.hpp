@@ -1,0 +1,231 @@
+#pragma once
+// The translation model: embeddings (scaled by √d) + sinusoidal positions, nn::Transformer, a
+// projection to the target vocabulary; greedy and beam-search decoding on the key/value cache.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "translate/data.hpp"
+
+namespace translate {
+
+namespace nn = xg::nn;
+
+struct ModelConfig {
+  int64_t d_model = 64, heads = 4, layers = 2, ffn = 256, max_len = 64;
+  double dropout = 0.0;  // the generated tasks don't overfit 20k pairs: dropout only slows learning
+};
+
+// Attention weights of one example, for the heatmaps: per layer (H, rows, cols).
+struct AttentionSample {
+  std::vector<std::string> src_tokens, tgt_tokens;  // tgt_tokens: the decoder's inputs (<bos> ...)
+  std::vector<xg::Tensor> encoder_self, decoder_cross;
+};
+
+class Seq2SeqImpl : public nn::Module {
+ public:
+  Seq2SeqImpl(int64_t src_vocab, int64_t tgt_vocab, const ModelConfig& c) : cfg(c) {
+    src_embed = register_module("src_embed", nn::Embedding(nn::EmbeddingOptions(src_vocab, c.d_model).padding_idx(0)));
+    tgt_embed = register_module("tgt_embed", nn::Embedding(nn::EmbeddingOptions(tgt_vocab, c.d_model).padding_idx(0)));
+    pos = register_module("pos", nn::PositionalEncoding(c.d_model, c.dropout, c.max_len + 2));
+    transformer = register_module("transformer", nn::Transformer(nn::TransformerOptions()
+                                                                      .d_model(c.d_model)
+                                                                      .nhead(c.heads)
+                                                                      .num_encoder_layers(c.layers)
+                                                                      .num_decoder_layers(c.layers)
+                                                                      .dim_feedforward(c.ffn)
+                                                                      .dropout(c.dropout)));
+    generator = register_module("generator", nn::Linear(c.d_model, tgt_vocab));
+    // N(0, 1/d) so that embedding·√d has unit scale, like the positional table; the padding
+    // row (id 0) stays zero.
+    for (auto* e : {&src_embed->weight, &tgt_embed->weight}) {
+      nn::init::normal_(*e, 0.0, 1.0 / std::sqrt(static_cast<double>(c.d_model)));
+      std::fill_n(e->data_ptr<float>(), c.d_model, 0.0f);
+    }
+  }
+
+  xg::Tensor encode(const xg::Tensor& src, const xg::Tensor& src_pad) {
+    return transformer->encoder(embed(src_embed, src), xg::Tensor(), src_pad);
+  }
+
+  // Teacher forcing: logits (B, T, V) for every target position at once.
+  xg::Tensor forward(const Batch& b) {
+    xg::Tensor memory = encode(b.src, b.src_pad);
+    xg::Tensor mask = nn::generate_square_subsequent_mask(b.tgt_in.size(1));
+    return generator(transformer->decoder(embed(tgt_embed, b.tgt_in), memory, mask, xg::Tensor(), b.tgt_pad, b.src_pad));
+  }
+
+  // Greedy decoding: one decoder step per output token for the whole batch. Returns each
+  // example's tokens up to and including <eos> (if produced within max_len).
+  std::vector<std::vector<int64_t>> greedy(const xg::Tensor& src, const xg::Tensor& src_pad, int64_t max_len) {
+    xg::NoGradGuard ng;
+    const int64_t B = src.size(0);
+    xg::Tensor memory = encode(src, src_pad);
+    nn::DecoderCache cache;
+    std::vector<std::vector<int64_t>> out(static_cast<size_t>(B));
+    std::vector<bool> done(static_cast<size_t>(B), false);
+    xg::Tensor token = xg::full({B, 1}, static_cast<double>(Vocab::kBos), xg::kInt64);
+    for (int64_t t = 0; t < max_len; ++t) {
+      xg::Tensor next = xg::argmax(step(token, memory, cache, src_pad, t), -1);
+      const int64_t* p = next.data_ptr<int64_t>();
+      bool all_done = true;
+      for (size_t i = 0; i < out.size(); ++i) {
+        if (!done[i]) out[i].push_back(p[i]), done[i] = p[i] == Vocab::kEos;
+        all_done = all_done && done[i];
+      }
+      if (all_done) break;
+      token = next.unsqueeze(1);
+    }
+    return out;
+  }
+
+  // Beam search (d2l 10.8): `beam` hypotheses per example, all B·beam rows decoded together on the
+  // key/value cache, which is reordered to follow the surviving beams. A finished hypothesis
+  // scores log P / L^alpha (L its length including <eos>); an example is done once it has `beam`
+  // finished hypotheses. beam = 1 is greedy decoding. scores: each output's log P / L^alpha.
+  std::vector<std::vector<int64_t>> beam_search(const xg::Tensor& src, const xg::Tensor& src_pad, int64_t max_len,
+                                                int64_t beam, double alpha, std::vector<double>* scores = nullptr) {
+    XG_CHECK(beam >= 1, "beam_search: beam must be >= 1, got ", beam);
+    xg::NoGradGuard ng;
+    const int64_t B = src.size(0), K = beam, R = B * K;
+    std::vector<int64_t> rep(static_cast<size_t>(R));
+    for (int64_t r = 0; r < R; ++r) rep[static_cast<size_t>(r)] = r / K;
+    const xg::Tensor rows = xg::tensor(rep);
+    const xg::Tensor memory = encode(src, src_pad).index_select(0, rows), pad = src_pad.index_select(0, rows);
+    const double kNegInf = -std::numeric_limits<double>::infinity();
+    struct Hyp {
+      std::vector<int64_t> tokens;
+      double score;
+    };
+    std::vector<std::vector<int64_t>> seqs(static_cast<size_t>(R));
+    std::vector<double> logp_sum(static_cast<size_t>(R), kNegInf);
+    for (int64_t b = 0; b < B; ++b) logp_sum[static_cast<size_t>(b * K)] = 0;  // one live beam to start
+    std::vector<std::vector<Hyp>> finished(static_cast<size_t>(B));
+    std::vector<bool> done(static_cast<size_t>(B), false);
+    auto normalized = [&](double lp, size_t len) { return lp / std::pow(static_cast<double>(len), alpha); };
+
+    nn::DecoderCache cache;
+    xg::Tensor token = xg::full({R, 1}, static_cast<double>(Vocab::kBos), xg::kInt64);
+    for (int64_t t = 0; t < max_len; ++t) {
+      xg::Tensor logp = xg::log_softmax(step(token, memory, cache, pad, t).to(xg::kFloat64), -1).contiguous();
+      const int64_t V = logp.size(1);
+      const double* lp = logp.data_ptr<double>();
+      std::vector<int64_t> parent(static_cast<size_t>(R)), next(static_cast<size_t>(R), Vocab::kPad);
+      std::vector<std::vector<int64_t>> new_seqs(static_cast<size_t>(R));
+      std::vector<double> new_sum(static_cast<size_t>(R), kNegInf);
+      std::iota(parent.begin(), parent.end(), 0);
+      bool all_done = true;
+      for (int64_t b = 0; b < B; ++b) {
+        if (done[static_cast<size_t>(b)]) continue;
+        // The 2K best continuations of this example's K beams: enough for K that don't end.
+        std::vector<std::pair<double, int64_t>> cand;  // (log P, k·V + v)
+        for (int64_t k = 0; k < K; ++k) {
+          const double base = logp_sum[static_cast<size_t>(b * K + k)];
+          if (base == kNegInf) continue;
+          for (int64_t v = 0; v < V; ++v) cand.emplace_back(base + lp[(b * K + k) * V + v], k * V + v);
+        }
+        const size_t n = std::min(cand.size(), static_cast<size_t>(2 * K));
+        std::partial_sort(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(n), cand.end(),
+                          [](auto& x, auto& y) { return x.first > y.first || (x.first == y.first && x.second < y.second); });
+        int64_t kept = 0;
+        auto& fin = finished[static_cast<size_t>(b)];
+        for (size_t c = 0; c < n && kept < K; ++c) {
+          const int64_t k = cand[c].second / V, v = cand[c].second % V, from = b * K + k;
+          std::vector<int64_t> seq = seqs[static_cast<size_t>(from)];
+          seq.push_back(v);
+          if (v == Vocab::kEos) {
+            if (static_cast<int64_t>(c) < K) fin.push_back({seq, normalized(cand[c].first, seq.size())});
+            continue;
+          }
+          const size_t to = static_cast<size_t>(b * K + kept++);
+          parent[to] = from, next[to] = v, new_seqs[to] = std::move(seq), new_sum[to] = cand[c].first;
+        }
+        done[static_cast<size_t>(b)] = static_cast<int64_t>(fin.size()) >= K || kept == 0;
+        all_done = all_done && done[static_cast<size_t>(b)];
+      }
+      for (int64_t b = 0; b < B; ++b)  // keep finished examples' rows as they are
+        if (done[static_cast<size_t>(b)])
+          for (int64_t k = 0; k < K; ++k) new_seqs[static_cast<size_t>(b * K + k)] = seqs[static_cast<size_t>(b * K + k)];
+      seqs = std::move(new_seqs), logp_sum = std::move(new_sum);
+      if (all_done) break;
+      const xg::Tensor order = xg::tensor(parent);
+      for (auto& layer : cache.layers)
+        layer.self_kv = {layer.self_kv.k.index_select(0, order), layer.self_kv.v.index_select(0, order)};
+      token = xg::tensor(next).unsqueeze(1);
+    }
+    std::vector<std::vector<int64_t>> out(static_cast<size_t>(B));
+    for (int64_t b = 0; b < B; ++b) {
+      auto& fin = finished[static_cast<size_t>(b)];
+      if (!done[static_cast<size_t>(b)])  // ran out of length: the live beams compete too
+        for (int64_t k = 0; k < K; ++k) {
+          const size_t r = static_cast<size_t>(b * K + k);
+          if (logp_sum[r] != kNegInf) fin.push_back({seqs[r], normalized(logp_sum[r], seqs[r].size())});
+        }
+      if (scores) scores->push_back(kNegInf);
+      if (fin.empty()) continue;
+      auto best = std::max_element(fin.begin(), fin.end(), [](auto& x, auto& y) { return x.score < y.score; });
+      out[static_cast<size_t>(b)] = best->tokens;
+      if (scores) scores->back() = best->score;
+    }
+    return out;
+  }
+
+  // Log-probability of an output sequence (tokens incl. <eos>) given one source, teacher-forced:
+  // lets tests compare decoders by the quantity they maximise.
+  double sequence_log_prob(const std::vector<int64_t>& src, const std::vector<int64_t>& tokens) {
+    xg::NoGradGuard ng;
+    Encoded e;
+    e.src.push_back(src);
+    e.tgt.push_back(std::vector<int64_t>(tokens.begin(), tokens.end() - (!tokens.empty() && tokens.back() == Vocab::kEos)));
+    xg::Tensor lp = xg::log_softmax(forward(make_batch(e, {0})).to(xg::kFloat64), -1).contiguous();
+    const int64_t V = lp.size(2);
+    double sum = 0;
+    for (size_t i = 0; i < tokens.size(); ++i) sum += lp.data_ptr<double>()[static_cast<int64_t>(i) * V + tokens[i]];
+    return sum;
+  }
+
+  // Attention weights while the model reads `src` and writes `out` (its own decoding): with a
+  // causal mask the teacher-forced pass gives the same weights as step-by-step decoding.
+  AttentionSample attention(const std::vector<int64_t>& src, const std::vector<int64_t>& out, const Vocab& sv,
+                            const Vocab& tv) {
+    xg::NoGradGuard ng;
+    Encoded e;
+    e.src.push_back(src);
+    e.tgt.push_back(std::vector<int64_t>(out.begin(), out.end() - (!out.empty() && out.back() == Vocab::kEos)));
+    Batch b = make_batch(e, {0});
+    set_record_attention(true);
+    forward(b);
+    set_record_attention(false);
+    AttentionSample a;
+    for (int64_t i : src) a.src_tokens.push_back(sv.itos.at(static_cast<size_t>(i)));
+    a.tgt_tokens.push_back("<bos>");
+    for (int64_t i : e.tgt[0]) a.tgt_tokens.push_back(tv.itos.at(static_cast<size_t>(i)));
+    for (auto& l : *transformer->encoder->layers) a.encoder_self.push_back(xg::narrow(l->last_attention, 0, 0, 1).squeeze(0));
+    for (auto& l : *transformer->decoder->layers) a.decoder_cross.push_back(xg::narrow(l->last_cross_attention, 0, 0, 1).squeeze(0));
+    return a;
+  }
+
+  ModelConfig cfg;
+  nn::Embedding src_embed{nullptr}, tgt_embed{nullptr};
+  nn::PositionalEncoding pos{nullptr};
+  nn::Transformer transformer{nullptr};
+  nn::Linear generator{nullptr};
+
+ private:
+  xg::Tensor embed(nn::Embedding& table, const xg::Tensor& ids, int64_t offset = 0) {
+    return pos(table(ids) * std::sqrt(static_cast<double>(cfg.d_model)), offset);
+  }
+  // One decoder step for tokens (B, 1) at position t: logits (B, V).
+  xg::Tensor step(const xg::Tensor& token, const xg::Tensor& memory, nn::DecoderCache& cache, const xg::Tensor& pad,
+                  int64_t t) {
+    return generator(transformer->decoder->forward_step(embed(tgt_embed, token, t), memory, cache, pad)).squeeze(1);
+  }
+  void set_record_attention(bool on) {
+    for (auto& l : *transformer->encoder->layers) l->record_attention = on;
+    for (auto& l : *transformer->decoder->layers) l->record_attention = on;
+  }
+};
+XG_MODULE(Seq2Seq);
+
+}  // namespace translate
