@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -184,6 +185,7 @@ inline void write_heatmaps_svg(const std::string& path, const std::string& title
   const int ncols = std::max(1, std::min<int>(cols, static_cast<int>(maps.size())));
   const int nrows = (static_cast<int>(maps.size()) + ncols - 1) / ncols;
   std::ostringstream s;
+  s.precision(5);
   s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << pw * ncols + 20 << "' height='" << top + ph * nrows
     << "' font-family='sans-serif' font-size='" << std::min(11.0, cell * 0.8) << "'>\n"
     << "<rect width='100%' height='100%' fill='white'/>\n<text x='10' y='22' font-size='15'>" << esc(title)
@@ -199,12 +201,13 @@ inline void write_heatmaps_svg(const std::string& path, const std::string& title
     for (size_t r = 0; r < R; ++r)
       for (size_t c = 0; c < C; ++c) {
         const double v = std::clamp(m.values.at(r * C + c), 0.0, 1.0);
+        if (v < 0.004) continue;  // white on white: leaving it out keeps the file small
         // white → #b2182b (dark red), linear in each channel
-        const int red = static_cast<int>(255 - v * (255 - 178)), green = static_cast<int>(255 - v * (255 - 24)),
-                  blue = static_cast<int>(255 - v * (255 - 43));
+        char fill[8];
+        std::snprintf(fill, sizeof fill, "#%02x%02x%02x", static_cast<int>(255 - v * (255 - 178)),
+                      static_cast<int>(255 - v * (255 - 24)), static_cast<int>(255 - v * (255 - 43)));
         s << "<rect x='" << gx + cell * static_cast<double>(c) << "' y='" << gy + cell * static_cast<double>(r)
-          << "' width='" << cell << "' height='" << cell << "' fill='rgb(" << red << "," << green << "," << blue
-          << ")'/>";
+          << "' width='" << cell << "' height='" << cell << "' fill='" << fill << "'/>";
       }
     s << "\n<rect x='" << gx << "' y='" << gy << "' width='" << cell * static_cast<double>(C) << "' height='"
       << cell * static_cast<double>(R) << "' fill='none' stroke='#888'/>\n";

@@ -24,6 +24,7 @@ struct Options {
   TrainOptions train;
   int64_t n_train = 20000, n_eval = 1000, min_freq = 1, beam = 1;
   double length_penalty = 0.75;
+  bool export_splits = false;
   std::vector<std::string> text;
 };
 
@@ -59,6 +60,7 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--length-penalty", o.length_penalty, "beam search: score = log P / length^this")->check(CLI::Range(0.0, 5.0))->capture_default_str()->configurable(false);
   app.add_option("--max-steps", t.max_steps, "stop after this many steps in all (0: no limit); --resume continues")->check(CLI::Range(0, 1000000000))->configurable(false);
   app.add_flag("--resume", t.resume, "continue the run in --runs/--name from its checkpoint, with its config")->configurable(false);
+  app.add_flag("--export-splits", o.export_splits, "also write the pairs as train/valid/test.tsv in the run folder")->configurable(false);
   app.add_option("--load", o.load, "translate with the run in this folder instead of training")->check(CLI::ExistingDirectory)->configurable(false);
   app.add_option("text", o.text, "with --load: texts to translate (none: read lines from stdin)")->configurable(false);
   app.set_config("--config", "", "read options from an INI file such as a run's config.ini");
@@ -118,6 +120,12 @@ int train_mode(Options& o, const std::string& config_text) {
   Dataset d = Dataset::build(make_splits(o), o.min_freq, o.model.max_len);
   write_vocab(d.src_vocab, run_dir / "vocab.src.txt");
   write_vocab(d.tgt_vocab, run_dir / "vocab.tgt.txt");
+  if (o.export_splits)  // e.g. for bench/translate_torch.py: the same data in PyTorch
+    for (auto [name, pairs] : {std::pair{"train", &d.splits.train}, {"valid", &d.splits.valid}, {"test", &d.splits.test}}) {
+      std::string tsv;
+      for (auto& p : *pairs) tsv += p.src + "\t" + p.tgt + "\n";
+      xg::write_file_atomic((run_dir / (std::string(name) + ".tsv")).string(), tsv);
+    }
   std::printf("task %s: %zu train / %zu valid / %zu test pairs, vocab %lld -> %lld\n",
               o.data.empty() ? o.task.c_str() : o.data.c_str(), d.splits.train.size(), d.splits.valid.size(),
               d.splits.test.size(), static_cast<long long>(d.src_vocab.size()), static_cast<long long>(d.tgt_vocab.size()));

@@ -80,10 +80,10 @@ class Seq2SeqImpl : public nn::Module {
     return out;
   }
 
-  // Beam search (d2l 10.8): `beam` hypotheses per example, all B·beam rows decoded together on the
-  // key/value cache, which is reordered to follow the surviving beams. A finished hypothesis
-  // scores log P / L^alpha (L its length including <eos>); an example is done once it has `beam`
-  // finished hypotheses. beam = 1 is greedy decoding. scores: each output's log P / L^alpha.
+  // Beam search (d2l 10.8): `beam` live hypotheses per example, all B·beam rows decoded together
+  // on the key/value cache, which is reordered to follow the surviving beams. A hypothesis ends at
+  // <eos> and scores log P / L^alpha (L its length including <eos>); the best one is returned once
+  // no live beam can beat it. beam = 1 with alpha = 0 is greedy decoding. scores: the outputs' scores.
   std::vector<std::vector<int64_t>> beam_search(const xg::Tensor& src, const xg::Tensor& src_pad, int64_t max_len,
                                                 int64_t beam, double alpha, std::vector<double>* scores = nullptr) {
     XG_CHECK(beam >= 1, "beam_search: beam must be >= 1, got ", beam);
@@ -135,13 +135,20 @@ class Seq2SeqImpl : public nn::Module {
           std::vector<int64_t> seq = seqs[static_cast<size_t>(from)];
           seq.push_back(v);
           if (v == Vocab::kEos) {
-            if (static_cast<int64_t>(c) < K) fin.push_back({seq, normalized(cand[c].first, seq.size())});
+            fin.push_back({seq, normalized(cand[c].first, seq.size())});
             continue;
           }
           const size_t to = static_cast<size_t>(b * K + kept++);
           parent[to] = from, next[to] = v, new_seqs[to] = std::move(seq), new_sum[to] = cand[c].first;
         }
-        done[static_cast<size_t>(b)] = static_cast<int64_t>(fin.size()) >= K || kept == 0;
+        // Done once no live beam can still beat the best finished hypothesis: log P only falls
+        // as a beam grows, so a live beam's best possible score is log P / max_len^alpha.
+        double best_finished = kNegInf, best_live = kNegInf;
+        for (auto& h : fin) best_finished = std::max(best_finished, h.score);
+        for (int64_t k = 0; k < kept; ++k)
+          best_live = std::max(best_live, new_sum[static_cast<size_t>(b * K + k)] /
+                                              std::pow(static_cast<double>(max_len), alpha));
+        done[static_cast<size_t>(b)] = kept == 0 || best_finished >= best_live;
         all_done = all_done && done[static_cast<size_t>(b)];
       }
       for (int64_t b = 0; b < B; ++b)  // keep finished examples' rows as they are

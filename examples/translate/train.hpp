@@ -45,7 +45,7 @@ struct Dataset {
 
 struct TrainOptions {
   int64_t batch = 64, warmup = 100, eval_every = 200, max_steps = 0;  // max_steps 0: no limit
-  double lr = 2e-3, smoothing = 0.1, clip = 1.0, time_budget = 60, target = 0.99;
+  double lr = 2e-3, smoothing = 0.1, clip = 1.0, time_budget = 60, target = 0.995;
   int epochs = 3;
   uint64_t seed = 0;
   std::string run_dir;  // empty: write nothing

@@ -3,6 +3,7 @@
 // Bool results and Bool conditions (xsimd's batch_bool does not mix with other element types).
 #include <array>
 #include <cstdint>
+#include <utility>
 
 #include "xgrad/tensor.hpp"
 
@@ -36,11 +37,17 @@ void broadcast_for_each(const Shape& out, const std::array<const Shape*, N>& sha
       stride *= s[sd];
     }
   }
+  // The innermost dimension runs as a plain loop (vectorisable when its strides are 0 or 1); an
+  // odometer over the outer dimensions moves the operands' offsets between rows.
+  const int64_t inner = out[nd - 1];
+  std::array<int64_t, N> ist;
+  for (size_t k = 0; k < N; ++k) ist[k] = st[k][nd - 1];
   Shape pos(nd, 0);
   std::array<int64_t, N> off{};
-  for (int64_t i = 0; i < total; ++i) {
-    std::apply([&](auto... k) { f(i, k...); }, off);
-    for (int64_t d = nd - 1; d >= 0; --d) {
+  for (int64_t i = 0; i < total; i += inner) {
+    for (int64_t j = 0; j < inner; ++j)
+      [&]<size_t... K>(std::index_sequence<K...>) { f(i + j, (off[K] + j * ist[K])...); }(std::make_index_sequence<N>());
+    for (int64_t d = nd - 2; d >= 0; --d) {
       for (size_t k = 0; k < N; ++k) off[k] += st[k][d];
       if (++pos[d] < out[d]) break;
       for (size_t k = 0; k < N; ++k) off[k] -= st[k][d] * out[d];
