@@ -1,7 +1,9 @@
 // Fused layer norm over the trailing normalized_shape: forward saves (mean, rstd) per row as
 // llm.c does; backward is one pass. Under create_graph the same formulas run as tensor ops.
 #include <cmath>
+#include <vector>
 
+#include "kernels/parallel.hpp"
 #include "ops/dims.hpp"
 #include "xgrad/grad_mode.hpp"
 #include "xgrad/ops.hpp"
@@ -17,7 +19,8 @@ namespace {
 template <class T>
 void layer_norm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, int64_t rows, int64_t D,
                         double eps) {
-  for (int64_t r = 0; r < rows; ++r) {
+  kernels::parallel_for(rows, D, [&](int64_t begin, int64_t end) {
+  for (int64_t r = begin; r < end; ++r) {
     const T* px = x + r * D;
     T* py = y + r * D;
     T s = 0;
@@ -40,6 +43,7 @@ void layer_norm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rs
     mean[r] = m;
     rstd[r] = rs;
   }
+  });
 }
 
 // dx = rstd·(dn − mean(dn) − n·mean(dn·n)) with n = (x−mean)·rstd, dn = g·w; dw += g·n; db += g.
@@ -79,11 +83,29 @@ void layer_norm_backward_rows(const T* g, const T* x, const T* w, const T* mean,
   }
 }
 
+// Row chunks run on all threads; each chunk sums its dw/db into a buffer of its own, and the
+// buffers are added in chunk order (the result depends on the thread count, not on timing).
 template <class T>
 void layer_norm_backward(const T* g, const T* x, const T* w, const T* mean, const T* rstd, T* dx, T* dw, T* db,
                          int64_t rows, int64_t D) {
-  if (w) layer_norm_backward_rows<T, true>(g, x, w, mean, rstd, dx, dw, db, rows, D);
-  else layer_norm_backward_rows<T, false>(g, x, w, mean, rstd, dx, dw, db, rows, D);
+  const int chunks = kernels::parallel_chunks(rows, D);
+  std::vector<T> partial(static_cast<size_t>(chunks > 1 ? 2 * (chunks - 1) * D : 0), T(0));
+  kernels::parallel_for(rows, chunks, [&](int c, int64_t begin, int64_t end) {
+    T* cdw = !dw || c == 0 ? dw : partial.data() + (c - 1) * 2 * D;
+    T* cdb = !db || c == 0 ? db : partial.data() + (c - 1) * 2 * D + D;
+    const int64_t off = begin * D, n = end - begin;
+    if (w) layer_norm_backward_rows<T, true>(g + off, x + off, w, mean + begin, rstd + begin, dx ? dx + off : nullptr,
+                                             cdw, cdb, n, D);
+    else layer_norm_backward_rows<T, false>(g + off, x + off, w, mean + begin, rstd + begin, dx ? dx + off : nullptr,
+                                            cdw, cdb, n, D);
+  });
+  for (int c = 1; c < chunks; ++c) {
+    const T* p = partial.data() + (c - 1) * 2 * D;
+    if (dw)
+      for (int64_t i = 0; i < D; ++i) dw[i] += p[i];
+    if (db)
+      for (int64_t i = 0; i < D; ++i) db[i] += p[D + i];
+  }
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // Losses. cross_entropy is fused (log-softmax + NLL + label smoothing in one pass each way);
 // nll_loss and mse_loss are compositions of differentiable ops.
 #include <cmath>
+#include <vector>
 
+#include "kernels/parallel.hpp"
 #include "kernels/vec_math.hpp"
 #include "ops/dims.hpp"
 #include "xgrad/grad_mode.hpp"
@@ -100,21 +102,26 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
     const T* pw = weight.defined() ? weight.data_ptr<T>() : nullptr;
     T* out = per_row.data_ptr<T>();
     T* pl = lse.data_ptr<T>();
-    std::vector<T> scratch(C);
-    for (int64_t i = 0; i < N; ++i) {
-      const T* row = px + i * C;
-      const T m = kernels::row_max(row, C);
-      const T l = m + std::log(kernels::exp_shifted(row, scratch.data(), C, m));
-      pl[i] = l;
-      const int64_t t = pt[i];
-      if (t == ignore) { out[i] = 0; continue; }
-      const T wt = pw ? pw[t] : T(1);
-      denom += wt;
-      T smooth = 0;
-      if (eps > 0)
-        for (int64_t c = 0; c < C; ++c) smooth += (pw ? pw[c] : T(1)) * (l - row[c]);
-      out[i] = T(1 - eps) * wt * (l - row[t]) + T(eps / C) * smooth;
-    }
+    const int chunks = kernels::parallel_chunks(N, C);
+    std::vector<double> denoms(static_cast<size_t>(chunks), 0.0);  // per chunk, added in order below
+    kernels::parallel_for(N, chunks, [&](int chunk, int64_t begin, int64_t end) {
+      std::vector<T> scratch(static_cast<size_t>(C));
+      for (int64_t i = begin; i < end; ++i) {
+        const T* row = px + i * C;
+        const T m = kernels::row_max(row, C);
+        const T l = m + std::log(kernels::exp_shifted(row, scratch.data(), C, m));
+        pl[i] = l;
+        const int64_t t = pt[i];
+        if (t == ignore) { out[i] = 0; continue; }
+        const T wt = pw ? pw[t] : T(1);
+        denoms[static_cast<size_t>(chunk)] += wt;
+        T smooth = 0;
+        if (eps > 0)
+          for (int64_t c = 0; c < C; ++c) smooth += (pw ? pw[c] : T(1)) * (l - row[c]);
+        out[i] = T(1 - eps) * wt * (l - row[t]) + T(eps / C) * smooth;
+      }
+    });
+    for (double d : denoms) denom += d;
   });
   Tensor den = scalar_tensor(denom, dt);
   Tensor loss;
@@ -150,7 +157,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
                     T* pg = gx.data_ptr<T>();
                     T wsum = 0;
                     for (int64_t k = 0; k < C; ++k) wsum += pw ? pw[k] : T(1);
-                    for (int64_t i = 0; i < N; ++i) {
+                    kernels::parallel_for(N, C, [&](int64_t begin, int64_t end) {
+                    for (int64_t i = begin; i < end; ++i) {
                       T* g = pg + i * C;
                       const int64_t t = pt[i];
                       if (t == ignore) { std::fill(g, g + C, T(0)); continue; }
@@ -165,6 +173,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
                       }
                       g[t] -= a;
                     }
+                    });
                   });
                   return {gx};
                 });

@@ -3,6 +3,7 @@
 // so the result stays differentiable.
 #include <cmath>
 
+#include "kernels/parallel.hpp"
 #include "kernels/vec_math.hpp"
 #include "ops/dims.hpp"
 #include "xgrad/grad_mode.hpp"
@@ -19,8 +20,9 @@ namespace {
 // y = softmax or log_softmax of x along the middle axis of (outer, D, inner).
 template <class T>
 void softmax_forward(const T* x, T* y, int64_t outer, int64_t D, int64_t inner, bool log) {
-  if (inner == 1) {  // contiguous rows: the common case, vectorised
-    for (int64_t o = 0; o < outer; ++o) {
+  if (inner == 1) {  // contiguous rows: the common case, vectorised; large inputs on all threads
+    kernels::parallel_for(outer, D, [&](int64_t begin, int64_t end) {
+    for (int64_t o = begin; o < end; ++o) {
       const T* px = x + o * D;
       T* py = y + o * D;
       T m = kernels::row_max(px, D);
@@ -36,6 +38,7 @@ void softmax_forward(const T* x, T* y, int64_t outer, int64_t D, int64_t inner, 
         for (int64_t d = 0; d < D; ++d) py[d] *= r;
       }
     }
+    });
     return;
   }
   for (int64_t o = 0; o < outer; ++o)
@@ -65,7 +68,8 @@ void softmax_forward(const T* x, T* y, int64_t outer, int64_t D, int64_t inner, 
 template <class T>
 void softmax_backward(const T* g, const T* y, T* gx, int64_t outer, int64_t D, int64_t inner, bool log) {
   if (inner == 1) {
-    for (int64_t o = 0; o < outer; ++o) {
+    kernels::parallel_for(outer, D, [&](int64_t begin, int64_t end) {
+    for (int64_t o = begin; o < end; ++o) {
       const T *pg = g + o * D, *py = y + o * D;
       T* px = gx + o * D;
       T s = 0;
@@ -82,6 +86,7 @@ void softmax_backward(const T* g, const T* y, T* gx, int64_t outer, int64_t D, i
         for (int64_t d = 0; d < D; ++d) px[d] = py[d] * (pg[d] - s);
       }
     }
+    });
     return;
   }
   for (int64_t o = 0; o < outer; ++o)

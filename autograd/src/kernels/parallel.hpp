@@ -1,0 +1,24 @@
+#pragma once
+// parallel_for: the rows of a large kernel split into contiguous chunks, one per thread.
+#include <cstdint>
+#include <functional>
+
+namespace xgrad::kernels {
+
+// Below this many elements of work a kernel runs on the calling thread alone: waking a worker
+// costs tens of microseconds.
+inline constexpr int64_t kParallelGrain = 1 << 18;
+
+// Number of chunks parallel_for would use for n items of `work_per_item` elements each.
+int parallel_chunks(int64_t n, int64_t work_per_item);
+
+// Calls f(chunk, begin, end) for `chunks` (from parallel_chunks) contiguous slices of [0, n),
+// concurrently; chunk 0 runs on the caller. The split depends only on n and chunks.
+void parallel_for(int64_t n, int chunks, const std::function<void(int, int64_t, int64_t)>& f);
+
+// Both in one: chunks chosen from the work, for kernels without per-chunk state.
+inline void parallel_for(int64_t n, int64_t work_per_item, const std::function<void(int64_t, int64_t)>& f) {
+  parallel_for(n, parallel_chunks(n, work_per_item), [&](int, int64_t b, int64_t e) { f(b, e); });
+}
+
+}  // namespace xgrad::kernels
