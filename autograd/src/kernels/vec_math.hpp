@@ -48,4 +48,36 @@ T exp_shifted(const T* x, T* y, int64_t n, T shift) {
   return sum;
 }
 
+
+// Σ_i of a row expression, vectorised in a fixed order: vec(i) gives the batch of terms at
+// i..i+W-1 (unaligned loads), scalar(i) one term of the tail. GCC left `omp simd reduction`
+// loops scalar in some kernels, and a compiler's alignment peeling would make a row's sum depend
+// on where the row starts; this does neither.
+template <class T, class V, class S>
+T row_reduce(int64_t n, V&& vec, S&& scalar) {
+  using B = xsimd::batch<T>;
+  constexpr int64_t W = static_cast<int64_t>(B::size);
+  B acc0(T(0)), acc1(T(0));  // two accumulators: independent adds in flight
+  int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) acc0 += vec(i), acc1 += vec(i + W);
+  if (i + W <= n) acc0 += vec(i), i += W;
+  T sum = xsimd::hadd(acc0 + acc1);
+  for (; i < n; ++i) sum += scalar(i);
+  return sum;
+}
+
+template <class T>
+T row_sum(const T* x, int64_t n) {
+  using B = xsimd::batch<T>;
+  return row_reduce<T>(n, [&](int64_t i) { return B::load_unaligned(x + i); }, [&](int64_t i) { return x[i]; });
+}
+
+template <class T>
+T row_dot(const T* a, const T* b, int64_t n) {
+  using B = xsimd::batch<T>;
+  return row_reduce<T>(
+      n, [&](int64_t i) { return B::load_unaligned(a + i) * B::load_unaligned(b + i); },
+      [&](int64_t i) { return a[i] * b[i]; });
+}
+
 }  // namespace xgrad::kernels

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "kernels/parallel.hpp"
+#include "kernels/vec_math.hpp"
 #include "ops/dims.hpp"
 #include "xgrad/grad_mode.hpp"
 #include "xgrad/ops.hpp"
@@ -23,13 +24,12 @@ void layer_norm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rs
   for (int64_t r = begin; r < end; ++r) {
     const T* px = x + r * D;
     T* py = y + r * D;
-    T s = 0;
-#pragma omp simd reduction(+ : s)
-    for (int64_t i = 0; i < D; ++i) s += px[i];
-    const T m = s / static_cast<T>(D);
-    T v = 0;
-#pragma omp simd reduction(+ : v)
-    for (int64_t i = 0; i < D; ++i) v += (px[i] - m) * (px[i] - m);
+    using B = xsimd::batch<T>;
+    const T m = kernels::row_sum(px, D) / static_cast<T>(D);
+    const B mb(m);
+    const T v = kernels::row_reduce<T>(
+        D, [&](int64_t i) { const B c = B::load_unaligned(px + i) - mb; return c * c; },
+        [&](int64_t i) { return (px[i] - m) * (px[i] - m); });
     const T rs = T(1) / std::sqrt(v / static_cast<T>(D) + static_cast<T>(eps));
     if (w && b) {
 #pragma omp simd
@@ -54,15 +54,27 @@ void layer_norm_backward_rows(const T* g, const T* x, const T* w, const T* mean,
   for (int64_t r = 0; r < rows; ++r) {
     const T *pg = g + r * D, *px = x + r * D;
     const T m = mean[r], rs = rstd[r];
-    T sum_dn = 0, sum_dn_n = 0;
-#pragma omp simd reduction(+ : sum_dn, sum_dn_n)
-    for (int64_t i = 0; i < D; ++i) {
-      const T n = (px[i] - m) * rs;
-      const T dn = kWeight ? pg[i] * w[i] : pg[i];
-      sum_dn += dn;
-      sum_dn_n += dn * n;
-    }
+    // Σ dn and Σ dn·n, dn = g·w (or g), n = (x − mean)·rstd
+    using B = xsimd::batch<T>;
+    const B mb(m);
+    auto dn_at = [&](int64_t i) { return kWeight ? B::load_unaligned(pg + i) * B::load_unaligned(w + i) : B::load_unaligned(pg + i); };
+    const T sum_dn = kWeight ? kernels::row_dot(pg, w, D) : kernels::row_sum(pg, D);
+    const T sum_dn_n = rs * kernels::row_reduce<T>(
+                                D, [&](int64_t i) { return dn_at(i) * (B::load_unaligned(px + i) - mb); },
+                                [&](int64_t i) { return (kWeight ? pg[i] * w[i] : pg[i]) * (px[i] - m); });
     const T a = sum_dn / static_cast<T>(D), c = sum_dn_n / static_cast<T>(D);
+    if (dx && dw && db) {  // training's case: one pass for all three
+      T* pdx = dx + r * D;
+#pragma omp simd
+      for (int64_t i = 0; i < D; ++i) {
+        const T n = (px[i] - m) * rs;
+        const T dn = kWeight ? pg[i] * w[i] : pg[i];
+        pdx[i] = rs * (dn - a - n * c);
+        dw[i] += pg[i] * n;
+        db[i] += pg[i];
+      }
+      continue;
+    }
     if (dx) {
       T* pdx = dx + r * D;
 #pragma omp simd

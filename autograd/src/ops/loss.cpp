@@ -115,9 +115,15 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
         if (t == ignore) { out[i] = 0; continue; }
         const T wt = pw ? pw[t] : T(1);
         denoms[static_cast<size_t>(chunk)] += wt;
-        T smooth = 0;
-        if (eps > 0)
-          for (int64_t c = 0; c < C; ++c) smooth += (pw ? pw[c] : T(1)) * (l - row[c]);
+        using B = xsimd::batch<T>;
+        const B lb(l);
+        const T smooth =  // Σ_c w_c·(lse − x_c)
+            eps == 0 ? T(0)
+            : pw     ? kernels::row_reduce<T>(
+                       C, [&](int64_t c) { return B::load_unaligned(pw + c) * (lb - B::load_unaligned(row + c)); },
+                       [&](int64_t c) { return pw[c] * (l - row[c]); })
+                     : kernels::row_reduce<T>(
+                       C, [&](int64_t c) { return lb - B::load_unaligned(row + c); }, [&](int64_t c) { return l - row[c]; });
         out[i] = T(1 - eps) * wt * (l - row[t]) + T(eps / C) * smooth;
       }
     });

@@ -74,14 +74,12 @@ void softmax_backward(const T* g, const T* y, T* gx, int64_t outer, int64_t D, i
       T* px = gx + o * D;
       T s = 0;
       if (log) {
-#pragma omp simd reduction(+ : s)
-        for (int64_t d = 0; d < D; ++d) s += pg[d];
+        s = kernels::row_sum(pg, D);
         kernels::exp_shifted(py, px, D, T(0));  // px = exp(log softmax) = softmax
 #pragma omp simd
         for (int64_t d = 0; d < D; ++d) px[d] = pg[d] - px[d] * s;
       } else {
-#pragma omp simd reduction(+ : s)
-        for (int64_t d = 0; d < D; ++d) s += pg[d] * py[d];
+        s = kernels::row_dot(pg, py, D);
 #pragma omp simd
         for (int64_t d = 0; d < D; ++d) px[d] = py[d] * (pg[d] - s);
       }
