@@ -73,4 +73,24 @@ inline double counter(const Counters& c, const std::string& name) {
   throw Error(str("checkpoint: no counter '", name, "'"));
 }
 
+
+// The counters both examples' trainers keep across a resume.
+struct RunCounters {
+  int64_t step = 0, loss_n = 0;  // loss_n, loss_sum: the running training loss since it was logged
+  double seconds = 0, eval_seconds = 0, tokens = 0, loss_sum = 0;  // seconds: spent before this process
+
+  Counters save(double elapsed) const {
+    return {{"step", static_cast<double>(step)}, {"seconds", elapsed},   {"eval_seconds", eval_seconds},
+            {"tokens", tokens},                  {"loss_sum", loss_sum}, {"loss_n", static_cast<double>(loss_n)}};
+  }
+  void load(const Counters& c) {
+    step = static_cast<int64_t>(counter(c, "step"));
+    seconds = counter(c, "seconds");
+    eval_seconds = counter(c, "eval_seconds");
+    tokens = counter(c, "tokens");
+    loss_sum = counter(c, "loss_sum");
+    loss_n = static_cast<int64_t>(counter(c, "loss_n"));
+  }
+};
+
 }  // namespace xgrad::examples

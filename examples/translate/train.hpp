@@ -156,14 +156,14 @@ class Trainer {
         if (o_.clip > 0) xg::nn::utils::clip_grad_norm_(model_->parameters(), o_.clip);
         opt_.step();
         sched_.step();
-        ++step_, ++pos_, fresh = false;
-        tokens_ += static_cast<double>(b.tgt_tokens);
-        loss_sum_ += loss.item<double>(), ++loss_n_;
+        ++run_.step, ++pos_, fresh = false;
+        run_.tokens += static_cast<double>(b.tgt_tokens);
+        run_.loss_sum += loss.item<double>(), ++run_.loss_n;
         if (o_.verbose)
-          progress_.update(static_cast<int>(epoch_), o_.epochs, step_, steps_per_epoch_, pos_, loss_sum_ / loss_n_,
-                           opt_.lr(0), tokens_ / train_seconds_(), elapsed(), static_cast<double>(step_) / total);
-        stop = elapsed() >= o_.time_budget || (o_.max_steps > 0 && step_ >= o_.max_steps);
-        const bool scheduled = step_ % o_.eval_every == 0 || pos_ == steps_per_epoch_;
+          progress_.update(static_cast<int>(epoch_), o_.epochs, run_.step, steps_per_epoch_, pos_, run_.loss_sum / run_.loss_n,
+                           opt_.lr(0), run_.tokens / train_seconds_(), elapsed(), static_cast<double>(run_.step) / total);
+        stop = elapsed() >= o_.time_budget || (o_.max_steps > 0 && run_.step >= o_.max_steps);
+        const bool scheduled = run_.step % o_.eval_every == 0 || pos_ == steps_per_epoch_;
         if (scheduled || stop) {
           // An unscheduled validation (stopping) leaves the running train loss alone, so that
           // a resumed run logs what an uninterrupted one does.
@@ -179,9 +179,9 @@ class Trainer {
   }
 
   optim::AdamW& optimizer() { return opt_; }
-  int64_t steps() const { return step_; }
+  int64_t steps() const { return run_.step; }
   double elapsed() const {
-    return seconds_before_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    return run_.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   }
   double time_to(double acc) const { return acc >= 0.99 ? t99_ : t95_; }
   ex::Progress& progress() { return progress_; }
@@ -201,26 +201,26 @@ class Trainer {
     std::shuffle(order.begin(), order.end(), rng);
     return order;
   }
-  double train_seconds_() const { return std::max(elapsed() - eval_seconds_, 1e-9); }
+  double train_seconds_() const { return std::max(elapsed() - run_.eval_seconds, 1e-9); }
 
   Evaluation validate(bool reset_train_loss) {
     const double t0 = elapsed();
     Evaluation r = evaluate(model_, d_, d_.splits.valid, d_.valid);
-    eval_seconds_ += elapsed() - t0;
+    run_.eval_seconds += elapsed() - t0;
     if (r.exact >= 0.95 && t95_ < 0) t95_ = elapsed();
     if (r.exact >= 0.99 && t99_ < 0) t99_ = elapsed();
-    const double train_loss = loss_sum_ / std::max<int64_t>(loss_n_, 1);
+    const double train_loss = run_.loss_sum / std::max<int64_t>(run_.loss_n, 1);
     char line[300];
     std::snprintf(line, sizeof line,
                   "epoch %lld step %lld  train loss %.4f  valid loss %.4f  token %.1f%%  exact %.1f%%  BLEU-2 %.3f  "
                   "BLEU-4 %.3f  (%.1f s)",
-                  static_cast<long long>(epoch_), static_cast<long long>(step_), train_loss, r.loss,
+                  static_cast<long long>(epoch_), static_cast<long long>(run_.step), train_loss, r.loss,
                   100 * r.token_accuracy, 100 * r.exact, r.bleu2, r.bleu4, elapsed());
     if (o_.verbose) progress_.print(line);
-    metrics_.add({static_cast<double>(step_), static_cast<double>(epoch_), elapsed(), train_loss, opt_.lr(0), r.loss,
+    metrics_.add({static_cast<double>(run_.step), static_cast<double>(epoch_), elapsed(), train_loss, opt_.lr(0), r.loss,
                   r.token_accuracy, r.exact, r.bleu2, r.bleu4});
     write_curves();
-    if (reset_train_loss) loss_sum_ = 0, loss_n_ = 0;
+    if (reset_train_loss) run_.loss_sum = 0, run_.loss_n = 0;
     return r;
   }
 
@@ -247,17 +247,12 @@ class Trainer {
   // The checkpoint says where to continue: `epoch` and the step within it.
   void save_checkpoint(int64_t epoch) {
     if (o_.run_dir.empty()) return;
-    ex::save_checkpoint(o_.run_dir + "/checkpoint.npz", *model_, opt_, sched_,
-                        {{"epoch", static_cast<double>(epoch)},
-                         {"position", static_cast<double>(epoch == epoch_ ? pos_ : 0)},
-                         {"step", static_cast<double>(step_)},
-                         {"seconds", elapsed()},
-                         {"eval_seconds", eval_seconds_},
-                         {"tokens", tokens_},
-                         {"loss_sum", loss_sum_},
-                         {"loss_n", static_cast<double>(loss_n_)},
-                         {"t95", t95_},
-                         {"t99", t99_}});
+    ex::Counters counters = run_.save(elapsed());
+    counters.insert(counters.end(), {{"epoch", static_cast<double>(epoch)},
+                                     {"position", static_cast<double>(epoch == epoch_ ? pos_ : 0)},
+                                     {"t95", t95_},
+                                     {"t99", t99_}});
+    ex::save_checkpoint(o_.run_dir + "/checkpoint.npz", *model_, opt_, sched_, counters);
     model_->save(o_.run_dir + "/model.npz");
   }
 
@@ -267,16 +262,11 @@ class Trainer {
     const ex::Counters c = ex::load_checkpoint(path, *model_, opt_, sched_);
     epoch_ = static_cast<int64_t>(ex::counter(c, "epoch"));
     pos_ = static_cast<int64_t>(ex::counter(c, "position"));
-    step_ = static_cast<int64_t>(ex::counter(c, "step"));
-    seconds_before_ = ex::counter(c, "seconds");
-    eval_seconds_ = ex::counter(c, "eval_seconds");
-    tokens_ = ex::counter(c, "tokens");
-    loss_sum_ = ex::counter(c, "loss_sum");
-    loss_n_ = static_cast<int64_t>(ex::counter(c, "loss_n"));
+    run_.load(c);
     t95_ = ex::counter(c, "t95"), t99_ = ex::counter(c, "t99");
-    metrics_.restore_until(static_cast<double>(step_));
+    metrics_.restore_until(static_cast<double>(run_.step));
     if (o_.verbose)
-      progress_.print("resumed from " + path + " at epoch " + std::to_string(epoch_) + ", step " + std::to_string(step_));
+      progress_.print("resumed from " + path + " at epoch " + std::to_string(epoch_) + ", step " + std::to_string(run_.step));
   }
 
   Seq2Seq& model_;
@@ -287,8 +277,9 @@ class Trainer {
   optim::LinearWarmupCosine sched_;
   ex::Progress progress_;
   std::chrono::steady_clock::time_point started_;
-  int64_t epoch_ = 1, pos_ = 0, step_ = 0, loss_n_ = 0;
-  double seconds_before_ = 0, eval_seconds_ = 0, tokens_ = 0, loss_sum_ = 0, t95_ = -1, t99_ = -1;
+  ex::RunCounters run_;
+  int64_t epoch_ = 1, pos_ = 0;  // where the run is: the epoch and the step within it
+  double t95_ = -1, t99_ = -1;   // seconds to 95% and 99% validation exact (-1: not yet)
   ex::MetricsLog metrics_{o_.run_dir.empty() ? "" : o_.run_dir + "/metrics.csv",
                           {"step", "epoch", "seconds", "train_loss", "lr", "valid_loss", "valid_token_accuracy",
                            "valid_exact", "valid_bleu2", "valid_bleu4"}};

@@ -96,6 +96,14 @@ std::vector<Case> cases() {
       {"layer_norm", [](const L& i) { return xg::layer_norm(i[0], {4}, i[1], i[2]); },
        [] { return L{rnd({2, 3, 4}), rnd({4}), rnd({4})}; }},
       {"layer_norm 2 dims no affine", [](const L& i) { return xg::layer_norm(i[0], {3, 4}); }, [] { return L{rnd({2, 3, 4})}; }},
+      {"layer_norm weight only", [](const L& i) { return xg::layer_norm(i[0], {4}, i[1], xg::Tensor()); },
+       [] { return L{rnd({2, 3, 4}), rnd({4})}; }},
+      {"layer_norm of a constant input (weight and bias grads only)",
+       [](const L& i) {
+         static const xg::Tensor x = xg::randn({5, 4}, xg::kFloat64);
+         return xg::layer_norm(x, {4}, i[0], i[1]);
+       },
+       [] { return L{rnd({4}), rnd({4})}; }},
       {"cross_entropy", [](const L& i) { return xg::cross_entropy(i[0], xg::tensor({1, 0, 3})); }, [] { return L{rnd({3, 4})}; }},
       {"cross_entropy full options",
        [](const L& i) {

@@ -47,10 +47,12 @@ void layer_norm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rs
 }
 
 // dx = rstd·(dn − mean(dn) − n·mean(dn·n)) with n = (x−mean)·rstd, dn = g·w; dw += g·n; db += g.
-// kWeight: w is given (the branch is hoisted out of the vectorised loops).
+// kWeight: w is given (the branch is hoisted out of the vectorised loops). dx, dw and db are
+// always written (the caller points unwanted ones at scratch, dx_stride 0), so the one loop has
+// no branches and vectorises.
 template <class T, bool kWeight>
-void layer_norm_backward_rows(const T* g, const T* x, const T* w, const T* mean, const T* rstd, T* dx, T* dw, T* db,
-                              int64_t rows, int64_t D) {
+void layer_norm_backward_rows(const T* g, const T* x, const T* w, const T* mean, const T* rstd, T* dx,
+                              int64_t dx_stride, T* dw, T* db, int64_t rows, int64_t D) {
   for (int64_t r = 0; r < rows; ++r) {
     const T *pg = g + r * D, *px = x + r * D;
     const T m = mean[r], rs = rstd[r];
@@ -63,34 +65,14 @@ void layer_norm_backward_rows(const T* g, const T* x, const T* w, const T* mean,
                                 D, [&](int64_t i) { return dn_at(i) * (B::load_unaligned(px + i) - mb); },
                                 [&](int64_t i) { return (kWeight ? pg[i] * w[i] : pg[i]) * (px[i] - m); });
     const T a = sum_dn / static_cast<T>(D), c = sum_dn_n / static_cast<T>(D);
-    if (dx && dw && db) {  // training's case: one pass for all three
-      T* pdx = dx + r * D;
+    T* pdx = dx + r * dx_stride;
 #pragma omp simd
-      for (int64_t i = 0; i < D; ++i) {
-        const T n = (px[i] - m) * rs;
-        const T dn = kWeight ? pg[i] * w[i] : pg[i];
-        pdx[i] = rs * (dn - a - n * c);
-        dw[i] += pg[i] * n;
-        db[i] += pg[i];
-      }
-      continue;
-    }
-    if (dx) {
-      T* pdx = dx + r * D;
-#pragma omp simd
-      for (int64_t i = 0; i < D; ++i) {
-        const T n = (px[i] - m) * rs;
-        const T dn = kWeight ? pg[i] * w[i] : pg[i];
-        pdx[i] = rs * (dn - a - n * c);
-      }
-    }
-    if (dw) {
-#pragma omp simd
-      for (int64_t i = 0; i < D; ++i) dw[i] += pg[i] * (px[i] - m) * rs;
-    }
-    if (db) {
-#pragma omp simd
-      for (int64_t i = 0; i < D; ++i) db[i] += pg[i];
+    for (int64_t i = 0; i < D; ++i) {
+      const T n = (px[i] - m) * rs;
+      const T dn = kWeight ? pg[i] * w[i] : pg[i];
+      pdx[i] = rs * (dn - a - n * c);
+      dw[i] += pg[i] * n;
+      db[i] += pg[i];
     }
   }
 }
@@ -101,18 +83,21 @@ template <class T>
 void layer_norm_backward(const T* g, const T* x, const T* w, const T* mean, const T* rstd, T* dx, T* dw, T* db,
                          int64_t rows, int64_t D) {
   const int chunks = kernels::parallel_chunks(rows, D);
-  std::vector<T> partial(static_cast<size_t>(chunks > 1 ? 2 * (chunks - 1) * D : 0), T(0));
+  // Per chunk: its own dw and db (chunk 0 writes the outputs), and a scratch row standing in for
+  // any output nobody asked for.
+  std::vector<T> partial(static_cast<size_t>(3 * chunks * D), T(0));
   kernels::parallel_for(rows, chunks, [&](int c, int64_t begin, int64_t end) {
-    T* cdw = !dw || c == 0 ? dw : partial.data() + (c - 1) * 2 * D;
-    T* cdb = !db || c == 0 ? db : partial.data() + (c - 1) * 2 * D + D;
+    T* own = partial.data() + 3 * c * D;
+    T* cdw = dw && c == 0 ? dw : own;
+    T* cdb = db && c == 0 ? db : own + D;
     const int64_t off = begin * D, n = end - begin;
-    if (w) layer_norm_backward_rows<T, true>(g + off, x + off, w, mean + begin, rstd + begin, dx ? dx + off : nullptr,
-                                             cdw, cdb, n, D);
-    else layer_norm_backward_rows<T, false>(g + off, x + off, w, mean + begin, rstd + begin, dx ? dx + off : nullptr,
-                                            cdw, cdb, n, D);
+    T* cdx = dx ? dx + off : own + 2 * D;
+    const int64_t stride = dx ? D : 0;
+    if (w) layer_norm_backward_rows<T, true>(g + off, x + off, w, mean + begin, rstd + begin, cdx, stride, cdw, cdb, n, D);
+    else layer_norm_backward_rows<T, false>(g + off, x + off, w, mean + begin, rstd + begin, cdx, stride, cdw, cdb, n, D);
   });
   for (int c = 1; c < chunks; ++c) {
-    const T* p = partial.data() + (c - 1) * 2 * D;
+    const T* p = partial.data() + 3 * c * D;
     if (dw)
       for (int64_t i = 0; i < D; ++i) dw[i] += p[i];
     if (db)
