@@ -101,7 +101,7 @@ class GPTImpl : public nn::Module {
       xg::Tensor x = pos(tok(xg::tensor(std::vector<int64_t>{id}).reshape({1, 1})), cached);
       for (size_t i = 0; i < blocks->size(); ++i) x = (*blocks)[i]->step(x, cache[i]);
       ++cached;
-      logits = head(ln_f(x)).reshape({-1}).to(xg::kFloat64).contiguous();
+      logits = head(ln_f(x)).reshape({-1});
     };
     auto restart = [&](size_t keep) {  // rebuild the cache from the last `keep` tokens
       cache.assign(blocks->size(), {});
@@ -121,8 +121,9 @@ class GPTImpl : public nn::Module {
 
   // Draws from softmax(logits / temperature) restricted to the top_k largest logits.
   static int64_t sample(const xg::Tensor& logits, double temperature, int64_t top_k, std::mt19937_64& rng) {
-    const double* l = logits.data_ptr<double>();
-    const int64_t V = logits.numel();
+    const xg::Tensor l64 = logits.to(xg::kFloat64).contiguous();
+    const double* l = l64.data_ptr<double>();
+    const int64_t V = l64.numel();
     std::vector<std::pair<double, int64_t>> c(static_cast<size_t>(V));
     for (int64_t v = 0; v < V; ++v) c[static_cast<size_t>(v)] = {l[v] / temperature, v};
     const size_t k = top_k > 0 ? static_cast<size_t>(std::min(top_k, V)) : c.size();
