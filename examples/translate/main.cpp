@@ -150,7 +150,9 @@ int train_mode(Options& o, const std::string& config_text) {
   for (size_t i = 0; i < std::min<size_t>(8, d.splits.test.size()); ++i) {
     const std::string pred = d.tgt_vocab.join(test.outputs[i], d.splits.chars);
     std::printf("  %-34s -> %-14s %s\n", d.splits.test[i].src.c_str(), pred.c_str(),
-                pred == d.splits.test[i].tgt ? "ok" : ("(truth " + d.splits.test[i].tgt + ")").c_str());
+                tokenize(pred, d.splits.chars) == tokenize(d.splits.test[i].tgt, d.splits.chars)  // as evaluate() compares
+                    ? "ok"
+                    : ("(truth " + d.splits.test[i].tgt + ")").c_str());
   }
   write_attention_svgs(model->attention(d.test.src[0], test.outputs[0], d.src_vocab, d.tgt_vocab), d.splits.test[0].src,
                        run_dir.string());
