@@ -105,8 +105,8 @@ namespace {
 
 // The node every built-in op records: a name, saved tensors and a backward lambda.
 struct FunctionNode : Node {
-  std::string name_;
-  std::vector<SavedVariable> saved;
+  const char* name_ = "";  // record() is given string literals
+  std::pmr::vector<SavedVariable> saved{&arena_resource_};
   BackwardFn backward;
   bool released = false;
 

@@ -1,9 +1,11 @@
 #pragma once
 // The recorded graph: a Node per differentiable op, Edges to where each input's gradient goes,
 // and SavedVariables that hold what a backward formula needs (checked against in-place writes).
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <memory_resource>
 #include <string>
 #include <vector>
 
@@ -40,9 +42,14 @@ struct Node : std::enable_shared_from_this<Node> {
   // Frees saved tensors once backward has passed (unless retain_graph).
   virtual void release_variables() {}
 
-  std::vector<Edge> next_edges;          // one per forward input
-  std::vector<TensorMeta> input_meta;    // shape/dtype of each forward input: what apply must return
-  std::vector<TensorMeta> output_meta;   // shape/dtype of each forward output
+  // The node's lists live in an arena inside the node (ops have a few inputs): one allocation per
+  // recorded op instead of one per list. Larger lists spill to the heap.
+  alignas(std::max_align_t) std::byte arena_[512];
+  std::pmr::monotonic_buffer_resource arena_resource_{arena_, sizeof arena_};
+
+  std::pmr::vector<Edge> next_edges{&arena_resource_};        // one per forward input
+  std::pmr::vector<TensorMeta> input_meta{&arena_resource_};  // shape/dtype of each forward input: what apply must return
+  std::pmr::vector<TensorMeta> output_meta{&arena_resource_};  // shape/dtype of each forward output
   std::vector<std::weak_ptr<TensorImpl>> retained;  // outputs that called retain_grad()
   uint64_t sequence_nr;                  // creation order; backward runs newest first
 };
