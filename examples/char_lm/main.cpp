@@ -111,6 +111,7 @@ class Trainer {
     started_ = std::chrono::steady_clock::now();
     const int64_t total = steps_per_epoch_ * o_.epochs;
     bool stop = run_.step >= total;
+    if (stop) last_valid_ = validation_loss();  // a finished run, resumed: nothing left to train
     while (!stop) {
       const int64_t epoch = run_.step / steps_per_epoch_ + 1;
       auto [x, y] = batch(run_.step);

@@ -142,6 +142,7 @@ class Trainer {
     const auto loss_options = xg::CrossEntropyOptions().ignore_index(Vocab::kPad).label_smoothing(o_.smoothing);
     const int64_t V = d_.tgt_vocab.size(), total = steps_per_epoch_ * o_.epochs;
     started_ = std::chrono::steady_clock::now();
+    const int64_t first_step = run_.step;
     Evaluation last;
     bool stop = false, fresh = false;  // fresh: the current state was just evaluated
     for (; epoch_ <= o_.epochs && !stop; ++epoch_, pos_ = 0) {
@@ -173,7 +174,8 @@ class Trainer {
       }
       if (pos_ == steps_per_epoch_ || stop) save_checkpoint(stop && pos_ < steps_per_epoch_ ? epoch_ : epoch_ + 1);
     }
-    if (!fresh) last = validate(false);
+    // Not validated since the last step: log one; a finished run resumed just reports.
+    if (!fresh) last = run_.step > first_step ? validate(false) : evaluate(model_, d_, d_.splits.valid, d_.valid);
     progress_.clear();
     return last;
   }
