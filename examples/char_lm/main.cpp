@@ -48,7 +48,7 @@ struct Options {
 void add_options(CLI::App& app, Options& o) {
   auto& m = o.model;
   app.add_option("--data", o.data, "UTF-8 text file to learn (default: the built-in corpus)")
-      ->check([](const std::string& f) { return f.empty() || fs::is_regular_file(f) ? "" : "no such file: " + f; });
+      ->check(ex::optional_existing_file);
   app.add_option("--d-model", m.d_model, "model width")->check(CLI::Range(8, 4096))->capture_default_str();
   app.add_option("--heads", m.heads, "attention heads")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--layers", m.layers, "Transformer blocks")->check(CLI::Range(1, 48))->capture_default_str();

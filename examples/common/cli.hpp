@@ -12,6 +12,11 @@
 
 namespace xgrad::examples {
 
+// An optional input file: empty (not given) or an existing regular file.
+inline std::string optional_existing_file(const std::string& f) {
+  return f.empty() || std::filesystem::is_regular_file(f) ? "" : "no such file: " + f;
+}
+
 // --resume: the options come from the run's config.ini, with anything on this command line on
 // top. add_options(app, options) registers every option (and a --config option) on a fresh app.
 // Returns the merged config, for writing back.

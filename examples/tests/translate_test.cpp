@@ -15,6 +15,11 @@ std::vector<std::string> words(const std::string& s) {
   for (std::string w; is >> w;) out.push_back(w);
   return out;
 }
+Seq2Seq model_for(const Dataset& d, int64_t d_model, int64_t heads, int64_t layers, int64_t ffn) {
+  ModelConfig cfg;
+  cfg.d_model = d_model, cfg.heads = heads, cfg.layers = layers, cfg.ffn = ffn;
+  return Seq2Seq(d.src_vocab.size(), d.tgt_vocab.size(), cfg);
+}
 }  // namespace
 
 TEST_CASE("bleu matches d2l's definition", "[translate]") {
@@ -46,9 +51,7 @@ TEST_CASE("bleu matches d2l's definition", "[translate]") {
 TEST_CASE("beam search: beam 1 is greedy; scores are the sequences' own; batching changes nothing", "[translate]") {
   xg::manual_seed(3);
   Dataset d = Dataset::build(make_task("reverse", 200, 20, 20, 5), 1, 64);
-  ModelConfig cfg;
-  cfg.d_model = 16, cfg.heads = 2, cfg.layers = 2, cfg.ffn = 32;
-  Seq2Seq model(d.src_vocab.size(), d.tgt_vocab.size(), cfg);
+  Seq2Seq model = model_for(d, 16, 2, 2, 32);
   model->eval();
   std::vector<int64_t> idx(8);
   std::iota(idx.begin(), idx.end(), 0);
@@ -76,9 +79,7 @@ TEST_CASE("beam search: beam 1 is greedy; scores are the sequences' own; batchin
 TEST_CASE("a tiny model learns reverse to 100% exact match in seconds", "[translate][train]") {
   xg::manual_seed(0);
   Dataset d = Dataset::build(make_task("reverse", 10000, 500, 500, 0), 1, 64);
-  ModelConfig cfg;
-  cfg.d_model = 64, cfg.heads = 4, cfg.layers = 1, cfg.ffn = 128;
-  Seq2Seq model(d.src_vocab.size(), d.tgt_vocab.size(), cfg);
+  Seq2Seq model = model_for(d, 64, 4, 1, 128);
   TrainOptions o;
   // Validated at each epoch's end only: a model that gets all 500 validation pairs right at an
   // epoch boundary has (over seeds 0-3) got every test pair right too; 3-4 epochs, ~10 s.

@@ -34,7 +34,7 @@ void add_options(CLI::App& app, Options& o) {
   auto& t = o.train;
   app.add_option("--task", o.task, "built-in task")->check(CLI::IsMember({"dates", "reverse", "sort"}))->capture_default_str();
   app.add_option("--data", o.data, "tab-separated source/target pairs (word level) instead of a task")
-      ->check([](const std::string& f) { return f.empty() || fs::is_regular_file(f) ? "" : "no such file: " + f; });
+      ->check(ex::optional_existing_file);
   app.add_option("--d-model", m.d_model, "model width")->check(CLI::Range(8, 4096))->capture_default_str();
   app.add_option("--heads", m.heads, "attention heads")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--layers", m.layers, "encoder and decoder layers")->check(CLI::Range(1, 48))->capture_default_str();

@@ -84,10 +84,11 @@ void layer_norm_backward(const T* g, const T* x, const T* w, const T* mean, cons
                          int64_t rows, int64_t D) {
   const int chunks = kernels::parallel_chunks(rows, D);
   // Per chunk: its own dw and db (chunk 0 writes the outputs), and a scratch row standing in for
-  // any output nobody asked for.
-  std::vector<T> partial(static_cast<size_t>(3 * chunks * D), T(0));
+  // any output nobody asked for. The common case (one chunk, all three wanted) needs none.
+  const bool scratch = chunks > 1 || !dx || !dw || !db;
+  std::vector<T> partial(scratch ? static_cast<size_t>(3 * chunks * D) : 0, T(0));
   kernels::parallel_for(rows, chunks, [&](int c, int64_t begin, int64_t end) {
-    T* own = partial.data() + 3 * c * D;
+    T* own = scratch ? partial.data() + 3 * c * D : nullptr;  // only read where scratch is set
     T* cdw = dw && c == 0 ? dw : own;
     T* cdb = db && c == 0 ? db : own + D;
     const int64_t off = begin * D, n = end - begin;
