@@ -2,7 +2,13 @@
 // rounding (a row's vectorised sums may round differently depending on where its chunk starts,
 // and layer norm's weight/bias gradients add per-chunk partial sums), and the same thread count
 // gives the same bits every time.
+#include <atomic>
+#include <chrono>
 #include <cstring>
+#include <thread>
+#include <vector>
+
+#include "kernels/parallel.hpp"
 
 #include "helpers.hpp"
 
@@ -60,4 +66,41 @@ TEST_CASE("fused kernels on several threads equal one thread", "[parallel]") {
     CHECK(same_bits(by_threads[1].values[i], by_threads[3].values[i]));
   }
   CHECK_THROWS_AS(xg::set_num_threads(0), xg::Error);
+}
+
+// The pool itself: every chunk of every job runs exactly once, whether the workers are still
+// spinning from the last job (back to back), have gone to sleep (a pause longer than their spin),
+// were parked, or two caller threads submit jobs at the same time.
+TEST_CASE("thread pool runs each chunk once", "[parallel]") {
+  namespace k = xg::kernels;
+  const int before = xg::get_num_threads();
+  xg::set_num_threads(4);
+  auto one_job = [](int chunks, int64_t n) {
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+    std::atomic<int> calls{0}, bad_chunk{0};
+    k::parallel_for(n, chunks, [&](int c, int64_t b, int64_t e) {  // no Catch2 macros off the main thread
+      if (c < 0 || c >= chunks) ++bad_chunk;
+      ++calls;
+      for (int64_t i = b; i < e; ++i) ++hits[static_cast<size_t>(i)];
+    });
+    bool once = true;
+    for (auto& h : hits) once = once && h.load() == 1;
+    return once && calls.load() == chunks && bad_chunk.load() == 0;
+  };
+  for (int round = 0; round < 200; ++round) {
+    const int chunks = 1 + round % 4;
+    REQUIRE(one_job(chunks, 37 + round));
+    if (round % 50 == 49) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // workers asleep
+    if (round % 30 == 29) k::park_workers();
+  }
+  std::atomic<bool> all_ok{true};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 2; ++t)
+    callers.emplace_back([&, t] {
+      for (int round = 0; round < 100; ++round)
+        if (!one_job(2 + (round + t) % 3, 101)) all_ok = false;
+    });
+  for (auto& c : callers) c.join();
+  CHECK(all_ok);
+  xg::set_num_threads(before);
 }

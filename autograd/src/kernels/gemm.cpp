@@ -1,5 +1,7 @@
 #include "kernels/gemm.hpp"
 
+#include "kernels/parallel.hpp"
+
 #include <algorithm>
 #include <xtensor-blas/xblas.hpp>
 
@@ -17,6 +19,7 @@ void choose_threads(int64_t M, int64_t N, int64_t K) {
   static const int max_threads = openblas_get_num_threads();
   thread_local int current = -1;
   const int want = static_cast<double>(M) * N * K >= 512.0 * 512 * 512 ? max_threads : 1;
+  if (want > 1) park_workers();  // our spinning workers would compete with BLAS's threads
   if (want != current) {
     openblas_set_num_threads(want);
     current = want;

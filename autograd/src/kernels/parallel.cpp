@@ -1,6 +1,8 @@
 #include "kernels/parallel.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -21,8 +23,33 @@ int default_threads() {
   return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 64u));
 }
 
-// Workers sleep on a condition variable between jobs; a job is a function of the chunk index.
+// Waits until done() holds, for about `budget` at most; false if it timed out or `give_up` was set.
+// Why spin at all: on this kind of VM a sleeping thread takes 75-110 us (median; up to 1 ms) to
+// wake, as long as a whole pass of a 16 MB kernel over one core. OpenMP runtimes spin the same way.
+template <class Done>
+bool spin_until(Done&& done, std::chrono::microseconds budget, const std::atomic<bool>* give_up = nullptr) {
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  for (;;) {
+    for (int i = 0; i < 128; ++i) {
+      if (done()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    if ((give_up && give_up->load(std::memory_order_relaxed)) || std::chrono::steady_clock::now() > deadline)
+      return false;
+  }
+}
+
+// Workers spin for a while after each job, then sleep on a condition variable. A job is a
+// function of the chunk index; the job's number and chunk count travel in one atomic word so a
+// worker never pairs one job's number with another's count.
 class Pool {
+  static constexpr auto kWorkerSpin = std::chrono::microseconds(1000);  // libgomp's default is of this order
+  static constexpr auto kCallerSpin = std::chrono::microseconds(2000);
+  static uint64_t job_number(uint64_t state) { return state >> 16; }
+  static int job_chunks(uint64_t state) { return static_cast<int>(state & 0xffff); }
+
  public:
   ~Pool() {
     {
@@ -36,45 +63,54 @@ class Pool {
   void run(int chunks, const std::function<void(int)>& job) {
     std::lock_guard<std::mutex> serial(run_mu_);  // one job at a time (callers on several threads)
     grow(chunks - 1);
+    job_ = &job;
+    pending_.store(chunks - 1, std::memory_order_relaxed);
+    park_.store(false, std::memory_order_relaxed);
     {
-      std::lock_guard<std::mutex> lock(mu_);
-      job_ = &job, chunks_ = chunks, pending_ = chunks - 1;
-      ++generation_;
+      std::lock_guard<std::mutex> lock(mu_);  // under the lock: a worker going to sleep cannot miss it
+      const uint64_t next = job_number(state_.load(std::memory_order_relaxed)) + 1;
+      state_.store(next << 16 | static_cast<uint64_t>(chunks), std::memory_order_release);
     }
     wake_.notify_all();
     job(0);
-    std::unique_lock<std::mutex> lock(mu_);
-    done_.wait(lock, [&] { return pending_ == 0; });
+    auto finished = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+    if (!spin_until(finished, kCallerSpin)) {
+      std::unique_lock<std::mutex> lock(mu_);
+      done_.wait(lock, finished);
+    }
     job_ = nullptr;
   }
+
+  // Spinning workers go to sleep now (before BLAS starts its own threads on the same cores).
+  void park() { park_.store(true, std::memory_order_relaxed); }
 
  private:
   void grow(int n) {
     while (static_cast<int>(workers_.size()) < n) {
-      const int index = static_cast<int>(workers_.size());
-      workers_.emplace_back([this, index] { loop(index + 1); });
+      const int chunk = static_cast<int>(workers_.size()) + 1;
+      const uint64_t seen = state_.load(std::memory_order_relaxed);  // before the job it is born for
+      workers_.emplace_back([this, chunk, seen] { loop(chunk, seen); });
     }
   }
-  void loop(int chunk) {
-    uint64_t seen = 0;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      seen = generation_;  // a worker born for a job still takes part in it
-      if (job_) --seen;
-    }
+  void loop(int chunk, uint64_t seen) {
     for (;;) {
-      const std::function<void(int)>* job;
-      {
+      uint64_t state = 0;
+      auto changed = [&] {
+        state = state_.load(std::memory_order_acquire);
+        return job_number(state) != job_number(seen);
+      };
+      if (!spin_until(changed, kWorkerSpin, &park_)) {
         std::unique_lock<std::mutex> lock(mu_);
-        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        wake_.wait(lock, [&] { return stop_ || changed(); });
         if (stop_) return;
-        seen = generation_;
-        if (chunk >= chunks_) continue;
-        job = job_;
       }
-      (*job)(chunk);
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_.notify_one();
+      seen = state;
+      if (chunk >= job_chunks(state)) continue;
+      (*job_)(chunk);  // the caller waits for this chunk, so job_ stays valid
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mu_);
+        done_.notify_one();
+      }
     }
   }
 
@@ -82,9 +118,10 @@ class Pool {
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
   const std::function<void(int)>* job_ = nullptr;
-  int chunks_ = 0, pending_ = 0;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
+  std::atomic<uint64_t> state_{0};  // job number << 16 | chunks
+  std::atomic<int> pending_{0};
+  std::atomic<bool> park_{false};
+  bool stop_ = false;  // guarded by mu_
 };
 
 int& thread_setting() {
@@ -114,6 +151,8 @@ int parallel_chunks(int64_t n, int64_t work_per_item) {
   const int64_t by_work = n * std::max<int64_t>(work_per_item, 1) / kParallelGrain;
   return static_cast<int>(std::clamp<int64_t>(std::min<int64_t>(by_work, n), 1, get_num_threads()));
 }
+
+void park_workers() { pool().park(); }
 
 void parallel_for(int64_t n, int chunks, const std::function<void(int, int64_t, int64_t)>& f) {
   if (chunks <= 1) {

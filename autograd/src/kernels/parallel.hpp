@@ -16,6 +16,10 @@ int parallel_chunks(int64_t n, int64_t work_per_item);
 // concurrently; chunk 0 runs on the caller. The split depends only on n and chunks.
 void parallel_for(int64_t n, int chunks, const std::function<void(int, int64_t, int64_t)>& f);
 
+// Workers spin for about a millisecond after a job, ready for the next; this sends them to sleep
+// at once, for code about to start other threads on the same cores (multi-threaded BLAS).
+void park_workers();
+
 // Both in one: chunks chosen from the work, for kernels without per-chunk state.
 inline void parallel_for(int64_t n, int64_t work_per_item, const std::function<void(int64_t, int64_t)>& f) {
   parallel_for(n, parallel_chunks(n, work_per_item), [&](int, int64_t b, int64_t e) { f(b, e); });
