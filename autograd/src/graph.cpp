@@ -3,6 +3,7 @@
 
 #include <atomic>
 
+#include "object_pool.hpp"
 #include "xgrad/grad_mode.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/record.hpp"
@@ -93,7 +94,7 @@ Edge gradient_edge(const Tensor& t) {
   if (impl.grad_fn) return {impl.grad_fn, impl.output_nr};
   auto acc = impl.grad_accumulator.lock();
   if (!acc) {
-    acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
+    acc = detail::make_pooled<AccumulateGrad>(t.impl_ptr());
     impl.grad_accumulator = acc;
   }
   return {acc, 0};
@@ -145,7 +146,7 @@ bool any_requires_grad(std::span<const Tensor> inputs) {
 Tensor record(const char* name, std::span<const Tensor> inputs, Tensor output, std::span<const Tensor> saved,
               BackwardFn backward) {
   if (!any_requires_grad(inputs)) return output;
-  auto node = std::make_shared<FunctionNode>();
+  auto node = detail::make_pooled<FunctionNode>();
   node->name_ = name;
   node->next_edges.reserve(inputs.size());
   node->input_meta.reserve(inputs.size());

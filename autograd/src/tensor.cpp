@@ -7,6 +7,7 @@
 
 #include "allocator.hpp"
 #include "kernels/elementwise.hpp"
+#include "object_pool.hpp"
 #include "xgrad/engine.hpp"
 #include "xgrad/grad_mode.hpp"
 #include "xgrad/graph.hpp"
@@ -47,8 +48,8 @@ Tensor empty(Shape sizes, TensorOptions options) {
     XG_CHECK(s >= 0, "empty: negative dimension ", s, " in shape ", sizes);
     n *= s;
   }
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(n) * itemsize(options.dtype_));
+  auto impl = detail::make_pooled<TensorImpl>();
+  impl->storage = detail::make_pooled<Storage>(static_cast<size_t>(n) * itemsize(options.dtype_));
   impl->sizes = std::move(sizes);
   impl->numel = n;
   impl->dtype = options.dtype_;
@@ -159,7 +160,7 @@ Tensor Tensor::detach() const {
 }
 
 Tensor Tensor::variable_data() const {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = detail::make_pooled<TensorImpl>();
   impl->storage = this->impl().storage;
   impl->sizes = sizes();
   impl->numel = numel();
