@@ -5,7 +5,6 @@
 #include <cmath>
 #include <queue>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "xgrad/grad_mode.hpp"
 #include "xgrad/graph.hpp"
@@ -101,56 +100,51 @@ TensorList run_backward(const TensorList& outputs, const TensorList& grad_output
   }
   const bool accumulate_leaves = inputs.empty();
 
-  // Which nodes matter: all of them for backward(); for grad(), those on a path to an input.
-  std::unordered_map<Node*, bool> needed;
+  // Everything the pass knows about a node, in one table (one hash entry per node: this
+  // bookkeeping is most of the cost of a backward through tiny tensors).
+  struct State {
+    bool needed = false;  // for backward() every node; for grad() those on a path to an input
+    bool queued = false;
+    int deps = 0;         // needed edges pointing here whose gradient has not arrived yet
+    TensorList buffer;    // gradients summed so far, one per forward output
+  };
+  std::unordered_map<Node*, State> nodes;
+  nodes.reserve(64);
   {
     // Iterative post-order DFS: graphs can be far deeper than the C++ stack.
     std::vector<std::pair<Node*, size_t>> stack;
     for (auto& r : roots) {
-      if (needed.count(r.fn.get())) continue;
-      needed[r.fn.get()] = false;
+      if (!nodes.try_emplace(r.fn.get()).second) continue;
       stack.push_back({r.fn.get(), 0});
       while (!stack.empty()) {
         Node* n = stack.back().first;
         size_t i = stack.back().second++;
         if (i < n->next_edges.size()) {
           Node* child = n->next_edges[i].fn.get();
-          if (child && !needed.count(child)) {
-            needed[child] = false;
-            stack.push_back({child, 0});
-          }
+          if (child && nodes.try_emplace(child).second) stack.push_back({child, 0});
           continue;
         }
         bool need = accumulate_leaves || captures.count(n);
         for (auto& e : n->next_edges)
-          if (e.valid() && needed[e.fn.get()]) need = true;
-        needed[n] = need;
+          if (e.valid() && nodes[e.fn.get()].needed) need = true;
+        nodes[n].needed = need;
         stack.pop_back();
       }
     }
   }
-
-  // Dependencies: how many needed edges point at each needed node.
-  std::unordered_map<Node*, int> deps;
-  {
-    std::unordered_set<Node*> seen;
-    std::vector<Node*> stack;
-    for (auto& r : roots)
-      if (needed[r.fn.get()] && seen.insert(r.fn.get()).second) stack.push_back(r.fn.get());
-    while (!stack.empty()) {
-      Node* n = stack.back();
-      stack.pop_back();
-      for (auto& e : n->next_edges) {
-        if (!e.valid() || !needed[e.fn.get()]) continue;
-        deps[e.fn.get()]++;
-        if (seen.insert(e.fn.get()).second) stack.push_back(e.fn.get());
+  // Every ancestor of a needed node is needed, so counting the needed edges out of needed nodes
+  // counts exactly the gradients each node will receive.
+  for (auto& [n, st] : nodes) {
+    if (!st.needed) continue;
+    for (auto& e : n->next_edges)
+      if (e.valid()) {
+        State& child = nodes[e.fn.get()];
+        if (child.needed) ++child.deps;
       }
-    }
   }
 
-  std::unordered_map<Node*, TensorList> buffers;
   auto buffer_of = [&](Node* n) -> TensorList& {
-    auto& b = buffers[n];
+    auto& b = nodes[n].buffer;
     if (b.empty()) b.resize(std::max<size_t>(n->output_meta.size(), 1));
     return b;
   };
@@ -158,10 +152,9 @@ TensorList run_backward(const TensorList& outputs, const TensorList& grad_output
   for (size_t i = 0; i < roots.size(); ++i) accumulate(buffer_of(roots[i].fn.get())[roots[i].input_nr], root_grads[i]);
 
   std::priority_queue<Node*, std::vector<Node*>, CompareSeq> ready;
-  {
-    std::unordered_set<Node*> pushed;
-    for (auto& r : roots)
-      if (needed[r.fn.get()] && deps[r.fn.get()] == 0 && pushed.insert(r.fn.get()).second) ready.push(r.fn.get());
+  for (auto& r : roots) {
+    State& st = nodes[r.fn.get()];
+    if (st.needed && st.deps == 0 && !st.queued) st.queued = true, ready.push(r.fn.get());
   }
 
   TensorList results(inputs.size());
@@ -169,7 +162,7 @@ TensorList run_backward(const TensorList& outputs, const TensorList& grad_output
     Node* node = ready.top();
     ready.pop();
     TensorList grads = std::move(buffer_of(node));
-    buffers.erase(node);
+    nodes[node].buffer = TensorList();
 
     for (size_t i = 0; i < node->retained.size() && i < grads.size(); ++i) {
       auto impl = node->retained[i].lock();
@@ -186,7 +179,7 @@ TensorList run_backward(const TensorList& outputs, const TensorList& grad_output
     if (is_leaf_acc && !accumulate_leaves) continue;  // xg::grad: captured above, .grad() untouched
 
     bool any_child = false;
-    for (auto& e : node->next_edges) any_child |= e.valid() && needed[e.fn.get()];
+    for (auto& e : node->next_edges) any_child |= e.valid() && nodes[e.fn.get()].needed;
     if (!is_leaf_acc && !any_child) {
       if (!keep_graph) node->release_variables();
       continue;
@@ -200,9 +193,11 @@ TensorList run_backward(const TensorList& outputs, const TensorList& grad_output
 
     for (size_t i = 0; i < node->next_edges.size(); ++i) {
       const Edge& e = node->next_edges[i];
-      if (!e.valid() || !needed[e.fn.get()]) continue;
+      if (!e.valid()) continue;
+      State& child = nodes[e.fn.get()];
+      if (!child.needed) continue;
       accumulate(buffer_of(e.fn.get())[e.input_nr], out[i]);
-      if (--deps[e.fn.get()] == 0) ready.push(e.fn.get());
+      if (--child.deps == 0) ready.push(e.fn.get());
     }
   }
 
