@@ -3,8 +3,9 @@
 set -euo pipefail
 build=${1:-build}
 out=$(mktemp -d)/xgrad_bench.json
-# Shared VMs are noisy: 5 repetitions, compared by their median.
-"$build/bench/xgrad_bench" --benchmark_min_time=0.3 --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+# Shared VMs are noisy: 5 repetitions in random order (a slow minute of the host spreads over
+# all benchmarks instead of landing on one), compared by their median.
+"$build/bench/xgrad_bench" --benchmark_min_time=0.3 --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true \
   --benchmark_out="$out" --benchmark_out_format=json
 echo
 /usr/bin/python3 "$(dirname "$0")/../bench/compare.py" "$out"

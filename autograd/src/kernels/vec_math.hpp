@@ -7,6 +7,10 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <utility>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 namespace xgrad::kernels {
 
@@ -78,6 +82,88 @@ T row_dot(const T* a, const T* b, int64_t n) {
   return row_reduce<T>(
       n, [&](int64_t i) { return B::load_unaligned(a + i) * B::load_unaligned(b + i); },
       [&](int64_t i) { return a[i] * b[i]; });
+}
+
+// Σ_i of two row expressions in one pass (two input streams read together): vec(i) gives the
+// pair of batches at i..i+W-1, scalar(i) the pair of terms of the tail. Same fixed order as
+// row_reduce.
+template <class T, class V, class S>
+std::pair<T, T> row_reduce2(int64_t n, V&& vec, S&& scalar) {
+  using B = xsimd::batch<T>;
+  constexpr int64_t W = static_cast<int64_t>(B::size);
+  B a0(T(0)), a1(T(0)), b0(T(0)), b1(T(0));
+  int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    const auto [x0, y0] = vec(i);
+    const auto [x1, y1] = vec(i + W);
+    a0 += x0, b0 += y0, a1 += x1, b1 += y1;
+  }
+  if (i + W <= n) {
+    const auto [x0, y0] = vec(i);
+    a0 += x0, b0 += y0, i += W;
+  }
+  T sa = xsimd::hadd(a0 + a1), sb = xsimd::hadd(b0 + b1);
+  for (; i < n; ++i) {
+    const auto [x, y] = scalar(i);
+    sa += x, sb += y;
+  }
+  return {sa, sb};
+}
+
+// Outputs at least this large bypass the caches (streaming stores): they will not be read again
+// before they are evicted, and a normal store first reads each line from DRAM (measured: softmax
+// backward 20%, layer norm backward 30% faster on 16 MB). Smaller outputs stay in cache for the
+// next op.
+inline constexpr int64_t kStreamBytes = int64_t{8} << 20;
+
+// Stores one batch at p (aligned to the batch size) around the caches where the ISA can.
+template <class T>
+void stream_store(T* p, const xsimd::batch<T>& v) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(v) == 64) {
+    if constexpr (std::is_same_v<T, float>) return _mm512_stream_ps(p, v);
+    else return _mm512_stream_pd(p, v);
+  }
+#endif
+#if defined(__AVX__)
+  if constexpr (sizeof(v) == 32) {
+    if constexpr (std::is_same_v<T, float>) return _mm256_stream_ps(p, v);
+    else return _mm256_stream_pd(p, v);
+  }
+#endif
+#if defined(__SSE2__)
+  if constexpr (sizeof(v) == 16) {
+    if constexpr (std::is_same_v<T, float>) return _mm_stream_ps(p, v);
+    else return _mm_stream_pd(p, v);
+  }
+#endif
+  v.store_aligned(p);
+}
+
+// Streaming stores are weakly ordered: a thread calls this after its last one, before anyone
+// else may read what it wrote.
+inline void stream_fence() {
+#if defined(__SSE2__)
+  _mm_sfence();
+#endif
+}
+
+// out[i] for i in [0, n): vec(i) gives the batch at i..i+W-1, scalar(i) one element; each index
+// is produced exactly once and in order, so the callbacks may also update other arrays at i.
+// With `stream`, the aligned middle goes through streaming stores (call stream_fence after).
+template <class T, class V, class S>
+void store_row(T* out, int64_t n, bool stream, V&& vec, S&& scalar) {
+  using B = xsimd::batch<T>;
+  constexpr int64_t W = static_cast<int64_t>(B::size);
+  int64_t i = 0;
+  if (stream) {
+    constexpr auto align = sizeof(B);
+    for (; i < n && reinterpret_cast<uintptr_t>(out + i) % align != 0; ++i) out[i] = scalar(i);
+    for (; i + W <= n; i += W) stream_store(out + i, vec(i));
+  } else {
+    for (; i + W <= n; i += W) vec(i).store_unaligned(out + i);
+  }
+  for (; i < n; ++i) out[i] = scalar(i);
 }
 
 }  // namespace xgrad::kernels

@@ -20,29 +20,33 @@ namespace {
 template <class T>
 void layer_norm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, int64_t rows, int64_t D,
                         double eps) {
+  using B = xsimd::batch<T>;
+  const bool stream = rows * D * static_cast<int64_t>(sizeof(T)) >= kernels::kStreamBytes;
   kernels::parallel_for(rows, D, [&](int64_t begin, int64_t end) {
   for (int64_t r = begin; r < end; ++r) {
     const T* px = x + r * D;
-    T* py = y + r * D;
-    using B = xsimd::batch<T>;
     const T m = kernels::row_sum(px, D) / static_cast<T>(D);
     const B mb(m);
     const T v = kernels::row_reduce<T>(
         D, [&](int64_t i) { const B c = B::load_unaligned(px + i) - mb; return c * c; },
         [&](int64_t i) { return (px[i] - m) * (px[i] - m); });
     const T rs = T(1) / std::sqrt(v / static_cast<T>(D) + static_cast<T>(eps));
-    if (w && b) {
-#pragma omp simd
-      for (int64_t i = 0; i < D; ++i) py[i] = (px[i] - m) * rs * w[i] + b[i];
-    } else {
+    const B rb(rs);
+    T* py = y + r * D;
+    if (w && b)
+      kernels::store_row(
+          py, D, stream,
+          [&](int64_t i) { return (B::load_unaligned(px + i) - mb) * rb * B::load_unaligned(w + i) + B::load_unaligned(b + i); },
+          [&](int64_t i) { return (px[i] - m) * rs * w[i] + b[i]; });
+    else
       for (int64_t i = 0; i < D; ++i) {
         T n = (px[i] - m) * rs;
         py[i] = (w ? n * w[i] : n) + (b ? b[i] : T(0));
       }
-    }
     mean[r] = m;
     rstd[r] = rs;
   }
+  if (stream) kernels::stream_fence();
   });
 }
 
@@ -52,29 +56,37 @@ void layer_norm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rs
 // no branches and vectorises.
 template <class T, bool kWeight>
 void layer_norm_backward_rows(const T* g, const T* x, const T* w, const T* mean, const T* rstd, T* dx,
-                              int64_t dx_stride, T* dw, T* db, int64_t rows, int64_t D) {
+                              int64_t dx_stride, T* dw, T* db, int64_t rows, int64_t D, bool stream) {
+  using B = xsimd::batch<T>;
   for (int64_t r = 0; r < rows; ++r) {
     const T *pg = g + r * D, *px = x + r * D;
     const T m = mean[r], rs = rstd[r];
-    // Σ dn and Σ dn·n, dn = g·w (or g), n = (x − mean)·rstd
-    using B = xsimd::batch<T>;
-    const B mb(m);
+    const B mb(m), rb(rs);
     auto dn_at = [&](int64_t i) { return kWeight ? B::load_unaligned(pg + i) * B::load_unaligned(w + i) : B::load_unaligned(pg + i); };
-    const T sum_dn = kWeight ? kernels::row_dot(pg, w, D) : kernels::row_sum(pg, D);
-    const T sum_dn_n = rs * kernels::row_reduce<T>(
-                                D, [&](int64_t i) { return dn_at(i) * (B::load_unaligned(px + i) - mb); },
-                                [&](int64_t i) { return (kWeight ? pg[i] * w[i] : pg[i]) * (px[i] - m); });
-    const T a = sum_dn / static_cast<T>(D), c = sum_dn_n / static_cast<T>(D);
-    T* pdx = dx + r * dx_stride;
-#pragma omp simd
-    for (int64_t i = 0; i < D; ++i) {
-      const T n = (px[i] - m) * rs;
-      const T dn = kWeight ? pg[i] * w[i] : pg[i];
-      pdx[i] = rs * (dn - a - n * c);
-      dw[i] += pg[i] * n;
-      db[i] += pg[i];
-    }
+    auto dn_of = [&](int64_t i) { return kWeight ? pg[i] * w[i] : pg[i]; };
+    // Σ dn and Σ dn·(x − mean) in one pass: g and x stream in from memory together.
+    const auto [sum_dn, sum_dn_xc] = kernels::row_reduce2<T>(
+        D, [&](int64_t i) { const B dn = dn_at(i); return std::pair{dn, dn * (B::load_unaligned(px + i) - mb)}; },
+        [&](int64_t i) { return std::pair{dn_of(i), dn_of(i) * (px[i] - m)}; });
+    const T a = sum_dn / static_cast<T>(D), c = rs * sum_dn_xc / static_cast<T>(D);
+    const B ab(a), cb(c);
+    // dx row by row (streamed past the caches when large); dw and db summed on the way.
+    kernels::store_row(
+        dx + r * dx_stride, D, stream && dx_stride != 0,
+        [&](int64_t i) {
+          const B gi = B::load_unaligned(pg + i), n = (B::load_unaligned(px + i) - mb) * rb;
+          (B::load_unaligned(dw + i) + gi * n).store_unaligned(dw + i);
+          (B::load_unaligned(db + i) + gi).store_unaligned(db + i);
+          return rb * (dn_at(i) - ab - n * cb);
+        },
+        [&](int64_t i) {
+          const T n = (px[i] - m) * rs;
+          dw[i] += pg[i] * n;
+          db[i] += pg[i];
+          return rs * (dn_of(i) - a - n * c);
+        });
   }
+  if (stream) kernels::stream_fence();
 }
 
 // Row chunks run on all threads; each chunk sums its dw/db into a buffer of its own, and the
@@ -83,6 +95,7 @@ template <class T>
 void layer_norm_backward(const T* g, const T* x, const T* w, const T* mean, const T* rstd, T* dx, T* dw, T* db,
                          int64_t rows, int64_t D) {
   const int chunks = kernels::parallel_chunks(rows, D);
+  const bool stream = dx && rows * D * static_cast<int64_t>(sizeof(T)) >= kernels::kStreamBytes;
   // Per chunk: its own dw and db (chunk 0 writes the outputs), and a scratch row standing in for
   // any output nobody asked for. The common case (one chunk, all three wanted) needs none.
   const bool scratch = chunks > 1 || !dx || !dw || !db;
@@ -94,8 +107,8 @@ void layer_norm_backward(const T* g, const T* x, const T* w, const T* mean, cons
     const int64_t off = begin * D, n = end - begin;
     T* cdx = dx ? dx + off : own + 2 * D;
     const int64_t stride = dx ? D : 0;
-    if (w) layer_norm_backward_rows<T, true>(g + off, x + off, w, mean + begin, rstd + begin, cdx, stride, cdw, cdb, n, D);
-    else layer_norm_backward_rows<T, false>(g + off, x + off, w, mean + begin, rstd + begin, cdx, stride, cdw, cdb, n, D);
+    if (w) layer_norm_backward_rows<T, true>(g + off, x + off, w, mean + begin, rstd + begin, cdx, stride, cdw, cdb, n, D, stream);
+    else layer_norm_backward_rows<T, false>(g + off, x + off, w, mean + begin, rstd + begin, cdx, stride, cdw, cdb, n, D, stream);
   });
   for (int c = 1; c < chunks; ++c) {
     const T* p = partial.data() + 3 * c * D;

@@ -68,22 +68,27 @@ void softmax_forward(const T* x, T* y, int64_t outer, int64_t D, int64_t inner, 
 template <class T>
 void softmax_backward(const T* g, const T* y, T* gx, int64_t outer, int64_t D, int64_t inner, bool log) {
   if (inner == 1) {
+    using B = xsimd::batch<T>;
+    const bool stream = outer * D * static_cast<int64_t>(sizeof(T)) >= kernels::kStreamBytes;
     kernels::parallel_for(outer, D, [&](int64_t begin, int64_t end) {
     for (int64_t o = begin; o < end; ++o) {
       const T *pg = g + o * D, *py = y + o * D;
       T* px = gx + o * D;
-      T s = 0;
       if (log) {
-        s = kernels::row_sum(pg, D);
-        kernels::exp_shifted(py, px, D, T(0));  // px = exp(log softmax) = softmax
-#pragma omp simd
-        for (int64_t d = 0; d < D; ++d) px[d] = pg[d] - px[d] * s;
+        const T s = kernels::row_sum(pg, D);
+        const B sb(s);
+        kernels::store_row(
+            px, D, stream, [&](int64_t d) { return B::load_unaligned(pg + d) - xsimd::exp(B::load_unaligned(py + d)) * sb; },
+            [&](int64_t d) { return pg[d] - std::exp(py[d]) * s; });
       } else {
-        s = kernels::row_dot(pg, py, D);
-#pragma omp simd
-        for (int64_t d = 0; d < D; ++d) px[d] = py[d] * (pg[d] - s);
+        const T s = kernels::row_dot(pg, py, D);
+        const B sb(s);
+        kernels::store_row(
+            px, D, stream, [&](int64_t d) { return B::load_unaligned(py + d) * (B::load_unaligned(pg + d) - sb); },
+            [&](int64_t d) { return py[d] * (pg[d] - s); });
       }
     }
+    if (stream) kernels::stream_fence();
     });
     return;
   }
