@@ -1,6 +1,8 @@
 #pragma once
 // Graph-free elementwise kernels over xtensor expressions (xsimd-vectorised, no temporaries:
 // every result is assigned through xt::noalias into a fresh contiguous tensor).
+#include <concepts>
+
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
 
@@ -28,6 +30,13 @@ Tensor binary_numeric(const Tensor& a, const Tensor& b, const char* op, F&& f) {
   XG_CHECK(a.dtype() == b.dtype(), op, ": dtypes differ (", dtype_name(a.dtype()), ", ", dtype_name(b.dtype()), ")");
   Tensor out = empty(broadcast_shapes(a.sizes(), b.sizes(), op), a.dtype());
   dispatch_numeric(a.dtype(), op, [&]<class T>() {
+    // One element each (scalars in a graph of tiny tensors): no xtensor adaptors, when f also
+    // works on plain numbers.
+    if constexpr (requires(T& u, T& v) { { f(u, v) } -> std::same_as<T>; })
+      if (a.numel() == 1 && b.numel() == 1) {
+        *out.data_ptr<T>() = f(*a.data_ptr<T>(), *b.data_ptr<T>());
+        return;
+      }
     auto xo = out.xt<T>();
     // tensor ∘ scalar: a plain scalar keeps xtensor on its linear SIMD loop (a broadcast 0-d
     // tensor would take the strided one).

@@ -107,7 +107,7 @@ Tensor pow(const Tensor& x0, double e) {
 Tensor pow(const Tensor& x0, const Tensor& e0) {
   auto [x, e] = promoted(floating(x0, "pow"), e0, "pow");
   if (!x.is_floating_point()) { x = x.to(kFloat32); e = e.to(kFloat32); }
-  Tensor out = kernels::binary_numeric(x, e, "pow", [](auto& a, auto& b) { return xt::pow(a, b); });
+  Tensor out = kernels::binary_numeric(x, e, "pow", [](auto& a, auto& b) -> decltype(xt::pow(a, b)) { return xt::pow(a, b); });
   return record("PowBackward1", {x, e}, out, {x, e, out}, [](const BackwardCtx& c) -> TensorList {
     const Tensor &base = c.saved[0], &ex = c.saved[1], &y = c.saved[2];
     Tensor gx, ge;
@@ -122,7 +122,7 @@ Tensor pow(double base, const Tensor& e) { return pow(scalar_like(base, floating
 
 Tensor maximum(const Tensor& a0, const Tensor& b0) {
   auto [a, b] = promoted(a0, b0, "maximum");
-  Tensor out = kernels::binary_numeric(a, b, "maximum", [](auto& x, auto& y) { return xt::maximum(x, y); });
+  Tensor out = kernels::binary_numeric(a, b, "maximum", [](auto& x, auto& y) -> decltype(xt::maximum(x, y)) { return xt::maximum(x, y); });
   return record("MaximumBackward", {a, b}, out, {a, b}, [](const BackwardCtx& c) -> TensorList {
     const Tensor &x = c.saved[0], &y = c.saved[1];
     Tensor half = c.grad * 0.5;
@@ -132,7 +132,7 @@ Tensor maximum(const Tensor& a0, const Tensor& b0) {
 
 Tensor minimum(const Tensor& a0, const Tensor& b0) {
   auto [a, b] = promoted(a0, b0, "minimum");
-  Tensor out = kernels::binary_numeric(a, b, "minimum", [](auto& x, auto& y) { return xt::minimum(x, y); });
+  Tensor out = kernels::binary_numeric(a, b, "minimum", [](auto& x, auto& y) -> decltype(xt::minimum(x, y)) { return xt::minimum(x, y); });
   return record("MinimumBackward", {a, b}, out, {a, b}, [](const BackwardCtx& c) -> TensorList {
     const Tensor &x = c.saved[0], &y = c.saved[1];
     Tensor half = c.grad * 0.5;
