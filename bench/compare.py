@@ -139,6 +139,8 @@ def main():
                 continue
             b = dict(b, name=b["run_name"])
         rows[b["name"].removesuffix("/real_time")] = b
+    # Repetitions run interleaved; print in the order the benchmarks are declared.
+    rows = dict(sorted(rows.items(), key=lambda r: (r[1].get("family_index", 0), r[1].get("per_family_instance_index", 0))))
     unit = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"{'benchmark':34s} {'xgrad':>12s} {'torch':>12s} {'xgrad/torch':>12s}  extra")
