@@ -138,3 +138,26 @@ TEST_CASE("fused kernels on large inputs match row by row", "[parallel]") {
     }
   }
 }
+
+// An exception in any chunk reaches the caller (no std::terminate from a worker thread), after
+// every chunk has finished, and the pool keeps working.
+TEST_CASE("thread pool passes a chunk's exception to the caller", "[parallel]") {
+  namespace k = xg::kernels;
+  const int before = xg::get_num_threads();
+  xg::set_num_threads(3);
+  for (int bad : {0, 1, 2}) {
+    std::atomic<int> finished{0};
+    auto job = [&](int c, int64_t, int64_t) {
+      if (c == bad) throw xg::Error("chunk failed");
+      ++finished;
+    };
+    CHECK_THROWS_AS(k::parallel_for(30, 3, job), xg::Error);
+    CHECK(finished.load() == 2);
+    // and afterwards: still all chunks, still in parallel
+    std::atomic<int> calls{0};
+    k::parallel_for(30, 3, [&](int, int64_t, int64_t) { ++calls; });
+    CHECK(calls.load() == 3);
+    CHECK(k::parallel_chunks(1 << 20, 1) > 1);
+  }
+  xg::set_num_threads(before);
+}

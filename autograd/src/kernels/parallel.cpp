@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -72,13 +73,19 @@ class Pool {
       state_.store(next << 16 | static_cast<uint64_t>(chunks), std::memory_order_release);
     }
     wake_.notify_all();
-    job(0);
+    run_chunk(job, 0);
     auto finished = [&] { return pending_.load(std::memory_order_acquire) == 0; };
     if (!spin_until(finished, kCallerSpin)) {
       std::unique_lock<std::mutex> lock(mu_);
       done_.wait(lock, finished);
     }
     job_ = nullptr;
+    std::exception_ptr error;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::swap(error, error_);
+    }
+    if (error) std::rethrow_exception(error);  // on the caller, after every chunk has finished
   }
 
   // Spinning workers go to sleep now (before BLAS starts its own threads on the same cores).
@@ -92,6 +99,17 @@ class Pool {
       workers_.emplace_back([this, chunk, seen] { loop(chunk, seen); });
     }
   }
+  // A chunk that throws (out of memory, say) must not take the process down from a worker:
+  // the first exception is kept and rethrown by run().
+  void run_chunk(const std::function<void(int)>& job, int chunk) {
+    try {
+      job(chunk);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!error_) error_ = std::current_exception();
+    }
+  }
+
   void loop(int chunk, uint64_t seen) {
     for (;;) {
       uint64_t state = 0;
@@ -106,7 +124,7 @@ class Pool {
       }
       seen = state;
       if (chunk >= job_chunks(state)) continue;
-      (*job_)(chunk);  // the caller waits for this chunk, so job_ stays valid
+      run_chunk(*job_, chunk);  // the caller waits for this chunk, so job_ stays valid
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::lock_guard<std::mutex> lock(mu_);
         done_.notify_one();
@@ -121,6 +139,7 @@ class Pool {
   std::atomic<uint64_t> state_{0};  // job number << 16 | chunks
   std::atomic<int> pending_{0};
   std::atomic<bool> park_{false};
+  std::exception_ptr error_;  // guarded by mu_
   bool stop_ = false;  // guarded by mu_
 };
 
@@ -160,9 +179,11 @@ void parallel_for(int64_t n, int chunks, const std::function<void(int, int64_t, 
     return;
   }
   auto slice = [&](int c) {
-    in_parallel = true;
+    struct Nested {  // kernels called from a chunk run on its thread alone; reset even on a throw
+      Nested() { in_parallel = true; }
+      ~Nested() { in_parallel = false; }
+    } nested;
     f(c, n * c / chunks, n * (c + 1) / chunks);
-    in_parallel = false;
   };
   pool().run(chunks, slice);
 }
