@@ -116,6 +116,12 @@ std::pair<T, T> row_reduce2(int64_t n, V&& vec, S&& scalar) {
 // next op.
 inline constexpr int64_t kStreamBytes = int64_t{8} << 20;
 
+// Whether an output of n elements of T is large enough to stream.
+template <class T>
+bool stream_output(int64_t n) {
+  return n * static_cast<int64_t>(sizeof(T)) >= kStreamBytes;
+}
+
 // Stores one batch at p (aligned to the batch size) around the caches where the ISA can.
 template <class T>
 void stream_store(T* p, const xsimd::batch<T>& v) {

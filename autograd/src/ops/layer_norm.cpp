@@ -21,7 +21,7 @@ template <class T>
 void layer_norm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, int64_t rows, int64_t D,
                         double eps) {
   using B = xsimd::batch<T>;
-  const bool stream = rows * D * static_cast<int64_t>(sizeof(T)) >= kernels::kStreamBytes;
+  const bool stream = kernels::stream_output<T>(rows * D);
   kernels::parallel_for(rows, D, [&](int64_t begin, int64_t end) {
   for (int64_t r = begin; r < end; ++r) {
     const T* px = x + r * D;
@@ -95,7 +95,7 @@ template <class T>
 void layer_norm_backward(const T* g, const T* x, const T* w, const T* mean, const T* rstd, T* dx, T* dw, T* db,
                          int64_t rows, int64_t D) {
   const int chunks = kernels::parallel_chunks(rows, D);
-  const bool stream = dx && rows * D * static_cast<int64_t>(sizeof(T)) >= kernels::kStreamBytes;
+  const bool stream = dx && kernels::stream_output<T>(rows * D);
   // Per chunk: its own dw and db (chunk 0 writes the outputs), and a scratch row standing in for
   // any output nobody asked for. The common case (one chunk, all three wanted) needs none.
   const bool scratch = chunks > 1 || !dx || !dw || !db;

@@ -163,16 +163,17 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
                     T* pg = gx.data_ptr<T>();
                     T wsum = 0;
                     for (int64_t k = 0; k < C; ++k) wsum += pw ? pw[k] : T(1);
-                    const bool stream = N * C * static_cast<int64_t>(sizeof(T)) >= kernels::kStreamBytes;
+                    const bool stream = kernels::stream_output<T>(N * C);
                     kernels::parallel_for(N, C, [&](int64_t begin, int64_t end) {
-                    std::vector<T> row(static_cast<size_t>(C));  // the row is built here, then stored once
-                    T* e = row.data();
+                    // Streaming: the row is built in a scratch row, then stored once past the caches.
+                    std::vector<T> row(stream ? static_cast<size_t>(C) : 0);
                     for (int64_t i = begin; i < end; ++i) {
                       T* g = pg + i * C;
                       const int64_t t = pt[i];
                       if (t == ignore) { std::fill(g, g + C, T(0)); continue; }
                       const T si = red == kNone ? ps[i] : ps[0];
                       const T a = si * T(1 - eps) * (pw ? pw[t] : T(1)), b = si * T(eps / C);
+                      T* e = stream ? row.data() : g;
                       kernels::exp_shifted(px + i * C, e, C, pl[i]);  // e = softmax row
                       if (pw) {
                         for (int64_t k = 0; k < C; ++k) e[k] = a * e[k] + b * (e[k] * wsum - pw[k]);
@@ -182,8 +183,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
                       }
                       e[t] -= a;
                       using B = xsimd::batch<T>;
-                      kernels::store_row(g, C, stream, [&](int64_t k) { return B::load_unaligned(e + k); },
-                                         [&](int64_t k) { return e[k]; });
+                      if (stream)
+                        kernels::store_row(g, C, true, [&](int64_t k) { return B::load_unaligned(e + k); },
+                                           [&](int64_t k) { return e[k]; });
                     }
                     if (stream) kernels::stream_fence();
                     });

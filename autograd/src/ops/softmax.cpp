@@ -69,7 +69,7 @@ template <class T>
 void softmax_backward(const T* g, const T* y, T* gx, int64_t outer, int64_t D, int64_t inner, bool log) {
   if (inner == 1) {
     using B = xsimd::batch<T>;
-    const bool stream = outer * D * static_cast<int64_t>(sizeof(T)) >= kernels::kStreamBytes;
+    const bool stream = kernels::stream_output<T>(outer * D);
     kernels::parallel_for(outer, D, [&](int64_t begin, int64_t end) {
     for (int64_t o = begin; o < end; ++o) {
       const T *pg = g + o * D, *py = y + o * D;
