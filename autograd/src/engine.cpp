@@ -161,8 +161,7 @@ TensorList run_backward(const TensorList& outputs, const TensorList& grad_output
   while (!ready.empty()) {
     Node* node = ready.top();
     ready.pop();
-    TensorList grads = std::move(buffer_of(node));
-    nodes[node].buffer = TensorList();
+    TensorList grads = std::move(buffer_of(node));  // leaves the node's buffer empty
 
     for (size_t i = 0; i < node->retained.size() && i < grads.size(); ++i) {
       auto impl = node->retained[i].lock();

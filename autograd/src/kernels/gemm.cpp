@@ -1,9 +1,9 @@
 #include "kernels/gemm.hpp"
 
-#include "kernels/parallel.hpp"
-
 #include <algorithm>
 #include <xtensor-blas/xblas.hpp>
+
+#include "kernels/parallel.hpp"
 
 // OpenBLAS's own controls (declared here: its cblas.h clashes with xtensor-blas's headers).
 extern "C" void openblas_set_num_threads(int);

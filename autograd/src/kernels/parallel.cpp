@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "kernels/vec_math.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/parallel.hpp"
 
@@ -184,6 +185,8 @@ void parallel_for(int64_t n, int chunks, const std::function<void(int, int64_t, 
       ~Nested() { in_parallel = false; }
     } nested;
     f(c, n * c / chunks, n * (c + 1) / chunks);
+    stream_fence();  // the chunk's streaming stores (store_row) are visible before the caller goes on;
+                     // with one chunk the caller wrote them itself
   };
   pool().run(chunks, slice);
 }

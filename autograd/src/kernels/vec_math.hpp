@@ -147,7 +147,7 @@ void stream_store(T* p, const xsimd::batch<T>& v) {
 }
 
 // Streaming stores are weakly ordered: a thread calls this after its last one, before anyone
-// else may read what it wrote.
+// else may read what it wrote. parallel_for does it at the end of every chunk.
 inline void stream_fence() {
 #if defined(__SSE2__)
   _mm_sfence();
@@ -156,7 +156,7 @@ inline void stream_fence() {
 
 // out[i] for i in [0, n): vec(i) gives the batch at i..i+W-1, scalar(i) one element; each index
 // is produced exactly once and in order, so the callbacks may also update other arrays at i.
-// With `stream`, the aligned middle goes through streaming stores (call stream_fence after).
+// With `stream`, the aligned middle goes through streaming stores (fenced by parallel_for).
 template <class T, class V, class S>
 void store_row(T* out, int64_t n, bool stream, V&& vec, S&& scalar) {
   using B = xsimd::batch<T>;

@@ -46,7 +46,6 @@ void layer_norm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rs
     mean[r] = m;
     rstd[r] = rs;
   }
-  if (stream) kernels::stream_fence();
   });
 }
 
@@ -72,7 +71,7 @@ void layer_norm_backward_rows(const T* g, const T* x, const T* w, const T* mean,
     const B ab(a), cb(c);
     // dx row by row (streamed past the caches when large); dw and db summed on the way.
     kernels::store_row(
-        dx + r * dx_stride, D, stream && dx_stride != 0,
+        dx + r * dx_stride, D, stream,
         [&](int64_t i) {
           const B gi = B::load_unaligned(pg + i), n = (B::load_unaligned(px + i) - mb) * rb;
           (B::load_unaligned(dw + i) + gi * n).store_unaligned(dw + i);
@@ -86,7 +85,6 @@ void layer_norm_backward_rows(const T* g, const T* x, const T* w, const T* mean,
           return rs * (dn_of(i) - a - n * c);
         });
   }
-  if (stream) kernels::stream_fence();
 }
 
 // Row chunks run on all threads; each chunk sums its dw/db into a buffer of its own, and the

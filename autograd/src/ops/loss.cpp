@@ -187,7 +187,6 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
                         kernels::store_row(g, C, true, [&](int64_t k) { return B::load_unaligned(e + k); },
                                            [&](int64_t k) { return e[k]; });
                     }
-                    if (stream) kernels::stream_fence();
                     });
                   });
                   return {gx};

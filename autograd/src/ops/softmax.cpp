@@ -88,7 +88,6 @@ void softmax_backward(const T* g, const T* y, T* gx, int64_t outer, int64_t D, i
             [&](int64_t d) { return py[d] * (pg[d] - s); });
       }
     }
-    if (stream) kernels::stream_fence();
     });
     return;
   }
