@@ -48,6 +48,18 @@ void Optimizer::set_lr(size_t group, double lr) {
   set_hyper(group, h);
 }
 
+const std::vector<double>& Optimizer::initial_lrs() {
+  if (initial_lrs_.empty())  // torch: group.setdefault('initial_lr', group['lr'])
+    for (size_t g = 0; g < num_param_groups(); ++g) initial_lrs_.push_back(lr(g));
+  return initial_lrs_;
+}
+
+void Optimizer::set_initial_lrs(std::vector<double> lrs) {
+  XG_CHECK(lrs.size() == num_param_groups(), "optimizer: ", lrs.size(), " initial learning rates for ",
+           num_param_groups(), " parameter groups");
+  initial_lrs_ = std::move(lrs);
+}
+
 void Optimizer::add_params(const TensorList& params, const char* who) {
   XG_CHECK(!params.empty(), who, ": a parameter group needs at least one parameter");
   std::set<TensorImpl*> seen;

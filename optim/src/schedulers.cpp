@@ -16,11 +16,7 @@ int64_t py_mod(int64_t a, int64_t b) { return ((a % b) + b) % b; }  // Python's 
 double cosine(double lo, double hi, double t, double T) { return lo + (hi - lo) * (1 + std::cos(M_PI * t / T)) / 2; }
 }  // namespace
 
-LRScheduler::LRScheduler(Optimizer& opt) : optimizer_(opt) {
-  if (opt.initial_lr.empty())  // torch: group.setdefault('initial_lr', group['lr'])
-    for (size_t g = 0; g < opt.num_param_groups(); ++g) opt.initial_lr.push_back(opt.lr(g));
-  base_lrs_ = opt.initial_lr;
-}
+LRScheduler::LRScheduler(Optimizer& opt) : optimizer_(opt), base_lrs_(opt.initial_lrs()) {}
 
 void LRScheduler::initial_step() { step(); }
 
@@ -223,14 +219,13 @@ OneCycleLR::OneCycleLR(Optimizer& opt, const OneCycleOptions& o) : LRScheduler(o
                {T - 1, "initial", "min", "max_m", "max_m"}};
   else
     phases_ = {{o.pct_start * T - 1, "initial", "max", "max_m", "base_m"}, {T - 1, "max", "min", "base_m", "max_m"}};
-  opt.initial_lr.clear();
   for (size_t g = 0; g < opt.num_param_groups(); ++g) {
     initial_lr_.push_back(o.max_lr / o.div_factor);
     max_lr_.push_back(o.max_lr);
     min_lr_.push_back(initial_lr_.back() / o.final_div_factor);
-    opt.initial_lr.push_back(initial_lr_.back());
   }
-  base_lrs_ = opt.initial_lr;
+  opt.set_initial_lrs(initial_lr_);
+  base_lrs_ = initial_lr_;
   if (o.cycle_momentum) {
     Hyper h = opt.hyper(0);
     uses_beta1_ = h.count("beta1") > 0;
@@ -345,7 +340,7 @@ SequentialLR::SequentialLR(Optimizer& opt, std::vector<std::shared_ptr<LRSchedul
   for (auto& s : schedulers_)
     XG_CHECK(&s->optimizer_ == &opt, "SequentialLR: every scheduler must drive the same optimizer");
   last_epoch_ = 0;
-  for (size_t g = 0; g < opt.num_param_groups(); ++g) opt.set_lr(g, opt.initial_lr[g]);
+  for (size_t g = 0; g < opt.num_param_groups(); ++g) opt.set_lr(g, opt.initial_lrs()[g]);
   for (auto& s : schedulers_) s->last_epoch_ -= 1;
   schedulers_[0]->initial_step();
   last_lr_ = schedulers_[0]->get_last_lr();

@@ -38,8 +38,11 @@ class Optimizer {
   void save(const std::string& path) const;
   void load(const std::string& path);
 
-  // Each group's lr when the first scheduler was attached (torch's group['initial_lr']).
-  std::vector<double> initial_lr;
+  // Each group's lr when the first scheduler was attached (torch's group['initial_lr']): the first
+  // call records the current lrs, later calls return the recorded ones. Schedulers read and set
+  // learning rates only through this API.
+  const std::vector<double>& initial_lrs();
+  void set_initial_lrs(std::vector<double> lrs);
 
  protected:
   // Registers a group's parameters: each must be a floating leaf that requires grad, and may
@@ -49,6 +52,9 @@ class Optimizer {
   std::map<std::string, Tensor>& state(size_t group, size_t index);
   std::vector<TensorList> params_;
   std::vector<std::vector<std::map<std::string, Tensor>>> state_;
+
+ private:
+  std::vector<double> initial_lrs_;
 };
 
 // Splits parameters as transformer training usually wants: matrices get weight decay; biases,

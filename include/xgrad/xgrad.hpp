@@ -1,5 +1,6 @@
 #pragma once
 // The one header for users: #include <xgrad/xgrad.hpp>, then namespace xg = xgrad;
+// It belongs to the umbrella target xgrad::xgrad, which links autograd, nn and optim.
 #include "xgrad/dtype.hpp"
 #include "xgrad/engine.hpp"
 #include "xgrad/error.hpp"
@@ -11,9 +12,5 @@
 #include "xgrad/random.hpp"
 #include "xgrad/serialize.hpp"
 #include "xgrad/tensor.hpp"
-#if __has_include("xgrad/nn/nn.hpp")
 #include "xgrad/nn/nn.hpp"
-#endif
-#if __has_include("xgrad/optim/optim.hpp")
 #include "xgrad/optim/optim.hpp"
-#endif
