@@ -81,9 +81,9 @@ GradcheckReport gradcheck(const MultiFn& fn, const TensorList& inputs, const Gra
       const double orig = p[m];
       std::vector<std::vector<double>> plus, minus;
       // Grad mode stays on: fn may differentiate internally (gradgradcheck's does).
-      p[m] = orig + opt.eps_;
+      p[m] = orig + opt.eps();
       plus = values_of(fn(inputs));
-      p[m] = orig - opt.eps_;
+      p[m] = orig - opt.eps();
       minus = values_of(fn(inputs));
       p[m] = orig;
       for (size_t o = 0; o < outs.size(); ++o)
@@ -91,15 +91,15 @@ GradcheckReport gradcheck(const MultiFn& fn, const TensorList& inputs, const Gra
                  "gradcheck: output ", o, " changed size when input ", diff[k], " was perturbed");
       for (size_t o = 0; o < outs.size(); ++o) {
         for (size_t e = 0; e < base[o].size(); ++e) {
-          double num = (plus[o][e] - minus[o][e]) / (2 * opt.eps_);
+          double num = (plus[o][e] - minus[o][e]) / (2 * opt.eps());
           double ana = analytic[o][e][k][m];
           double abs_err = std::fabs(num - ana);
           if (std::isnan(num) != std::isnan(ana)) abs_err = INFINITY;
           if (std::isnan(num) && std::isnan(ana)) abs_err = 0;
           double rel_err = abs_err / std::max(std::fabs(num), 1e-12);
           rep.max_abs_error = std::max(rep.max_abs_error, abs_err);
-          if (abs_err > opt.atol_) rep.max_rel_error = std::max(rep.max_rel_error, rel_err);
-          double excess = abs_err - (opt.atol_ + opt.rtol_ * std::fabs(num));
+          if (abs_err > opt.atol()) rep.max_rel_error = std::max(rep.max_rel_error, rel_err);
+          double excess = abs_err - (opt.atol() + opt.rtol() * std::fabs(num));
           if (excess > 0) rep.ok = false;
           if (excess > worst) {
             worst = excess;

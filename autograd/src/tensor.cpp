@@ -49,17 +49,17 @@ Tensor empty(Shape sizes, TensorOptions options) {
     n *= s;
   }
   auto impl = detail::make_pooled<TensorImpl>();
-  impl->storage = detail::make_pooled<Storage>(static_cast<size_t>(n) * itemsize(options.dtype_));
+  impl->storage = detail::make_pooled<Storage>(static_cast<size_t>(n) * itemsize(options.dtype()));
   impl->sizes = std::move(sizes);
   impl->numel = n;
-  impl->dtype = options.dtype_;
+  impl->dtype = options.dtype();
   Tensor t(std::move(impl));
-  if (options.requires_grad_) t.requires_grad_(true);
+  if (options.requires_grad()) t.requires_grad_(true);
   return t;
 }
 
 Tensor full(const Shape& sizes, double value, TensorOptions options) {
-  bool rg = options.requires_grad_;
+  bool rg = options.requires_grad();
   Tensor t = empty(sizes, options.requires_grad(false));
   dispatch(t.dtype(), [&]<class T>() { std::fill_n(t.data_ptr<T>(), t.numel(), static_cast<T>(value)); });
   if (rg) t.requires_grad_(true);
@@ -90,7 +90,7 @@ Tensor arange(double start, double end, double step, std::optional<ScalarType> d
 namespace {
 template <class Dist>
 Tensor random_fill(const Shape& sizes, TensorOptions options, Dist dist, const char* op) {
-  bool rg = options.requires_grad_;
+  bool rg = options.requires_grad();
   Tensor t = empty(sizes, options.requires_grad(false));
   auto& gen = global_generator();
   dispatch(t.dtype(), [&]<class T>() {
@@ -107,12 +107,12 @@ Tensor random_fill(const Shape& sizes, TensorOptions options, Dist dist, const c
 }  // namespace
 
 Tensor rand(const Shape& sizes, TensorOptions options) {
-  XG_CHECK(is_floating(options.dtype_), "rand: dtype must be floating, got ", dtype_name(options.dtype_));
+  XG_CHECK(is_floating(options.dtype()), "rand: dtype must be floating, got ", dtype_name(options.dtype()));
   return random_fill(sizes, options, std::uniform_real_distribution<double>(0.0, 1.0), "rand");
 }
 
 Tensor randn(const Shape& sizes, TensorOptions options) {
-  XG_CHECK(is_floating(options.dtype_), "randn: dtype must be floating, got ", dtype_name(options.dtype_));
+  XG_CHECK(is_floating(options.dtype()), "randn: dtype must be floating, got ", dtype_name(options.dtype()));
   return random_fill(sizes, options, std::normal_distribution<double>(0.0, 1.0), "randn");
 }
 

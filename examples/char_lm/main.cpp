@@ -154,7 +154,7 @@ class Trainer {
         ys.insert(ys.end(), valid_.begin() + w * T + 1, valid_.begin() + (w + 1) * T + 1);
       }
       xg::Tensor logits = model_(xg::tensor(xs).reshape({B, T}));
-      sum += xg::cross_entropy(logits.reshape({-1, o_.model.vocab}), xg::tensor(ys), xg::CrossEntropyOptions().reduction(xg::kSum))
+      sum += xg::cross_entropy(logits.reshape({-1, o_.model.vocab}), xg::tensor(ys), xg::CrossEntropyLossOptions().reduction(xg::kSum))
                  .item<double>();
       n += static_cast<double>(B * T);
     }

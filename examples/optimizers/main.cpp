@@ -179,7 +179,7 @@ void schedules(const std::string& out, int steps) {
       {"ExponentialLR(0.97)", [](auto& o) { return std::make_shared<optim::ExponentialLR>(o, 0.97); }},
       {"CosineAnnealingLR", [steps](auto& o) { return std::make_shared<optim::CosineAnnealingLR>(o, steps); }},
       {"WarmRestarts(20, 2)", [](auto& o) { return std::make_shared<optim::CosineAnnealingWarmRestarts>(o, 20, 2); }},
-      {"OneCycleLR", [steps](auto& o) { return std::make_shared<optim::OneCycleLR>(o, optim::OneCycleOptions{0.1, steps + 1}); }},
+      {"OneCycleLR", [steps](auto& o) { return std::make_shared<optim::OneCycleLR>(o, 0.1, steps + 1); }},
       {"warmup 10 + cosine", [steps](auto& o) { return std::make_shared<optim::LinearWarmupCosine>(o, 10, steps, 1e-3); }},
       {"Noam(d=64, warmup 10)/10", [](auto& o) { return std::make_shared<optim::NoamLR>(o, 64, 10, 0.1); }},
   };

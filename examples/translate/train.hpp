@@ -73,7 +73,7 @@ inline Evaluation evaluate(Seq2Seq& model, const Dataset& d, const std::vector<P
     Batch b = make_batch(e, idx);
     xg::Tensor logits = model(b);
     loss_sum += xg::cross_entropy(logits.reshape({-1, logits.size(2)}), b.tgt_out.reshape({-1}),
-                                  xg::CrossEntropyOptions().ignore_index(Vocab::kPad).reduction(xg::kSum))
+                                  xg::CrossEntropyLossOptions().ignore_index(Vocab::kPad).reduction(xg::kSum))
                     .item<double>();
     right += static_cast<double>(((xg::argmax(logits, -1) == b.tgt_out) & ~b.tgt_pad).to(xg::kInt64).sum().item<int64_t>());
     tokens += static_cast<double>(b.tgt_tokens);
@@ -139,7 +139,7 @@ class Trainer {
   // reaches the target or max_steps is reached; returns the last validation.
   Evaluation run() {
     if (o_.resume) restore();
-    const auto loss_options = xg::CrossEntropyOptions().ignore_index(Vocab::kPad).label_smoothing(o_.smoothing);
+    const auto loss_options = xg::CrossEntropyLossOptions().ignore_index(Vocab::kPad).label_smoothing(o_.smoothing);
     const int64_t V = d_.tgt_vocab.size(), total = steps_per_epoch_ * o_.epochs;
     started_ = std::chrono::steady_clock::now();
     const int64_t first_step = run_.step;

@@ -58,14 +58,18 @@ Tensor DotProductAttentionImpl::forward(const Tensor& queries, const Tensor& key
   const double d = static_cast<double>(queries.sizes().back());
   Tensor scores = matmul_t(queries, keys, false, true) * (1.0 / std::sqrt(d));
   attention_weights = masked_softmax(scores, valid_lens);
-  return matmul(xgrad::dropout(attention_weights, dropout, is_training()), values);
+  return matmul(xgrad::dropout(attention_weights, options.dropout(), is_training()), values);
 }
 
-AdditiveAttentionImpl::AdditiveAttentionImpl(int64_t key_size, int64_t query_size, int64_t num_hiddens, double dropout)
-    : dropout(dropout) {
-  W_k = register_module("W_k", Linear(LinearOptions(key_size, num_hiddens).bias(false)));
-  W_q = register_module("W_q", Linear(LinearOptions(query_size, num_hiddens).bias(false)));
-  w_v = register_module("w_v", Linear(LinearOptions(num_hiddens, 1).bias(false)));
+DotProductAttentionImpl::DotProductAttentionImpl(const DotProductAttentionOptions& o) : options(o) {
+  XG_CHECK(o.dropout() >= 0 && o.dropout() <= 1, "DotProductAttention: dropout must be in [0, 1], got ", o.dropout());
+}
+
+AdditiveAttentionImpl::AdditiveAttentionImpl(const AdditiveAttentionOptions& o) : options(o) {
+  XG_CHECK(o.dropout() >= 0 && o.dropout() <= 1, "AdditiveAttention: dropout must be in [0, 1], got ", o.dropout());
+  W_k = register_module("W_k", Linear(LinearOptions(o.key_size(), o.num_hiddens()).bias(false)));
+  W_q = register_module("W_q", Linear(LinearOptions(o.query_size(), o.num_hiddens()).bias(false)));
+  w_v = register_module("w_v", Linear(LinearOptions(o.num_hiddens(), 1).bias(false)));
 }
 
 Tensor AdditiveAttentionImpl::forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
@@ -76,7 +80,7 @@ Tensor AdditiveAttentionImpl::forward(const Tensor& queries, const Tensor& keys,
   Tensor features = tanh(W_q(queries).unsqueeze(2) + W_k(keys).unsqueeze(1));
   Tensor scores = w_v(features).squeeze(-1);
   attention_weights = masked_softmax(scores, valid_lens);
-  return matmul(xgrad::dropout(attention_weights, dropout, is_training()), values);
+  return matmul(xgrad::dropout(attention_weights, options.dropout(), is_training()), values);
 }
 
 // ---------------------------------------------------------------- MultiheadAttention

@@ -7,9 +7,10 @@
 
 namespace xgrad::nn {
 
-PositionalEncodingImpl::PositionalEncodingImpl(int64_t d, double dropout, int64_t max_len)
-    : num_hiddens(d), max_len(max_len), dropout(dropout) {
-  XG_CHECK(d > 0 && max_len > 0, "PositionalEncoding: num_hiddens and max_len must be positive");
+PositionalEncodingImpl::PositionalEncodingImpl(const PositionalEncodingOptions& o) : options(o) {
+  const int64_t d = o.num_hiddens(), max_len = o.max_len();
+  XG_CHECK(d > 0 && max_len > 0, "PositionalEncoding: num_hiddens and max_len must be positive, got ", d, " and ", max_len);
+  XG_CHECK(o.dropout() >= 0 && o.dropout() <= 1, "PositionalEncoding: dropout must be in [0, 1], got ", o.dropout());
   P = empty({max_len, d}, kFloat64);
   double* p = P.data_ptr<double>();
   for (int64_t t = 0; t < max_len; ++t)
@@ -20,18 +21,22 @@ PositionalEncodingImpl::PositionalEncodingImpl(int64_t d, double dropout, int64_
 }
 
 Tensor PositionalEncodingImpl::forward(const Tensor& X, int64_t offset) {
+  const int64_t num_hiddens = options.num_hiddens(), max_len = options.max_len();
   XG_CHECK(X.dim() == 3 && X.sizes()[2] == num_hiddens, "PositionalEncoding: expected (batch, seq, ", num_hiddens,
            "), got ", X.sizes());
   const int64_t T = X.sizes()[1];
   XG_CHECK(offset >= 0 && offset + T <= max_len, "PositionalEncoding: positions ", offset, "..", offset + T - 1,
            " exceed max_len ", max_len);
   if (!P_cast_.defined() || P_cast_.dtype() != X.dtype()) P_cast_ = P.to(X.dtype());
-  return xgrad::dropout(X + P_cast_.narrow(0, offset, T), dropout, is_training());
+  return xgrad::dropout(X + P_cast_.narrow(0, offset, T), options.dropout(), is_training());
 }
 
-LearnedPositionalEncodingImpl::LearnedPositionalEncodingImpl(int64_t max_len, int64_t d, double dropout)
-    : dropout(dropout) {
-  XG_CHECK(d > 0 && max_len > 0, "LearnedPositionalEncoding: num_hiddens and max_len must be positive");
+LearnedPositionalEncodingImpl::LearnedPositionalEncodingImpl(const LearnedPositionalEncodingOptions& o) : options(o) {
+  const int64_t d = o.num_hiddens(), max_len = o.max_len();
+  XG_CHECK(d > 0 && max_len > 0, "LearnedPositionalEncoding: num_hiddens and max_len must be positive, got ", d,
+           " and ", max_len);
+  XG_CHECK(o.dropout() >= 0 && o.dropout() <= 1, "LearnedPositionalEncoding: dropout must be in [0, 1], got ",
+           o.dropout());
   weight = register_parameter("weight", empty({max_len, d}));
   init::normal_(weight, 0.0, 0.02);
 }
@@ -43,7 +48,7 @@ Tensor LearnedPositionalEncodingImpl::forward(const Tensor& X, int64_t offset) {
   const int64_t T = X.sizes()[1];
   XG_CHECK(offset >= 0 && offset + T <= max_len, "LearnedPositionalEncoding: positions ", offset, "..",
            offset + T - 1, " exceed max_len ", max_len);
-  return xgrad::dropout(X + weight.narrow(0, offset, T), dropout, is_training());
+  return xgrad::dropout(X + weight.narrow(0, offset, T), options.dropout(), is_training());
 }
 
 }  // namespace xgrad::nn

@@ -14,11 +14,10 @@ Tensor generate_square_subsequent_mask(int64_t size, ScalarType dtype) {
 
 namespace {
 void check_options(const TransformerLayerOptions& o, const char* who) {
-  XG_CHECK(o.activation() == "relu" || o.activation() == "gelu", who, ": activation must be \"relu\" or \"gelu\", got \"",
-           o.activation(), "\"");
+  auto* fn = std::get_if<std::function<Tensor(const Tensor&)>>(&o.activation());
+  XG_CHECK(!fn || *fn, who, ": activation is an empty function");
   XG_CHECK(o.dim_feedforward() > 0, who, ": dim_feedforward must be positive, got ", o.dim_feedforward());
 }
-Tensor activate(const Tensor& x, const std::string& a) { return a == "gelu" ? gelu(x) : relu(x); }
 MultiheadAttention make_attention(const TransformerLayerOptions& o) {
   return MultiheadAttention(MultiheadAttentionOptions(o.d_model(), o.nhead()).dropout(o.dropout()));
 }
@@ -42,7 +41,7 @@ TransformerEncoderLayerImpl::TransformerEncoderLayerImpl(const TransformerLayerO
 }
 
 Tensor TransformerEncoderLayerImpl::feed_forward(const Tensor& x) {
-  return dropout2(linear2(dropout(activate(linear1(x), options.activation()))));
+  return dropout2(linear2(dropout(apply_activation(linear1(x), options.activation()))));
 }
 
 Tensor TransformerEncoderLayerImpl::forward(const Tensor& src, const Tensor& mask, const Tensor& kpm) {
@@ -77,7 +76,7 @@ TransformerDecoderLayerImpl::TransformerDecoderLayerImpl(const TransformerLayerO
 }
 
 Tensor TransformerDecoderLayerImpl::feed_forward(const Tensor& x) {
-  return dropout3(linear2(dropout(activate(linear1(x), options.activation()))));
+  return dropout3(linear2(dropout(apply_activation(linear1(x), options.activation()))));
 }
 
 Tensor TransformerDecoderLayerImpl::self_block(const Tensor& x, const Tensor& mask, const Tensor& kpm) {
@@ -137,12 +136,13 @@ Tensor TransformerDecoderLayerImpl::forward_step(const Tensor& tgt_step, const T
 
 // ---------------------------------------------------------------- stacks
 
-TransformerEncoderImpl::TransformerEncoderImpl(const TransformerLayerOptions& o, int64_t n, bool final_norm) {
+TransformerEncoderImpl::TransformerEncoderImpl(const TransformerEncoderOptions& options) : options(options) {
+  const int64_t n = options.num_layers();
   XG_CHECK(n >= 1, "TransformerEncoder: num_layers must be at least 1, got ", n);
   layers = std::make_shared<ModuleListOf<TransformerEncoderLayer>>();
-  for (int64_t i = 0; i < n; ++i) layers->push_back(TransformerEncoderLayer(o));
+  for (int64_t i = 0; i < n; ++i) layers->push_back(TransformerEncoderLayer(options.encoder_layer()));
   register_child("layers", layers);
-  if (final_norm) norm = register_module("norm", make_norm(o));
+  if (options.final_norm()) norm = register_module("norm", make_norm(options.encoder_layer()));
 }
 
 Tensor TransformerEncoderImpl::forward(const Tensor& src, const Tensor& mask, const Tensor& kpm) {
@@ -151,12 +151,13 @@ Tensor TransformerEncoderImpl::forward(const Tensor& src, const Tensor& mask, co
   return norm.is_empty() ? x : norm(x);
 }
 
-TransformerDecoderImpl::TransformerDecoderImpl(const TransformerLayerOptions& o, int64_t n, bool final_norm) {
+TransformerDecoderImpl::TransformerDecoderImpl(const TransformerDecoderOptions& options) : options(options) {
+  const int64_t n = options.num_layers();
   XG_CHECK(n >= 1, "TransformerDecoder: num_layers must be at least 1, got ", n);
   layers = std::make_shared<ModuleListOf<TransformerDecoderLayer>>();
-  for (int64_t i = 0; i < n; ++i) layers->push_back(TransformerDecoderLayer(o));
+  for (int64_t i = 0; i < n; ++i) layers->push_back(TransformerDecoderLayer(options.decoder_layer()));
   register_child("layers", layers);
-  if (final_norm) norm = register_module("norm", make_norm(o));
+  if (options.final_norm()) norm = register_module("norm", make_norm(options.decoder_layer()));
 }
 
 Tensor TransformerDecoderImpl::forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask,

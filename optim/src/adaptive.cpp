@@ -7,69 +7,6 @@
 
 namespace xgrad::optim {
 
-// ---------------------------------------------------------------- options
-
-void AdagradOptions::validate() const {
-  check_lr(lr(), kName);
-  check_in_range(lr_decay(), 0.0, INFINITY, true, "lr_decay", kName);
-  check_in_range(weight_decay(), 0.0, INFINITY, true, "weight_decay", kName);
-  check_in_range(initial_accumulator_value(), 0.0, INFINITY, true, "initial_accumulator_value", kName);
-  check_in_range(eps(), 0.0, INFINITY, true, "eps", kName);
-}
-Hyper AdagradOptions::to_hyper() const {
-  return {{"lr", lr()}, {"lr_decay", lr_decay()}, {"weight_decay", weight_decay()},
-          {"initial_accumulator_value", initial_accumulator_value()}, {"eps", eps()}};
-}
-void AdagradOptions::from_hyper(const Hyper& h) {
-  lr(h.at("lr")).lr_decay(h.at("lr_decay")).weight_decay(h.at("weight_decay"));
-  initial_accumulator_value(h.at("initial_accumulator_value")).eps(h.at("eps"));
-}
-
-void RMSpropOptions::validate() const {
-  check_lr(lr(), kName);
-  check_in_range(alpha(), 0.0, INFINITY, true, "alpha", kName);
-  check_in_range(eps(), 0.0, INFINITY, true, "eps", kName);
-  check_in_range(momentum(), 0.0, INFINITY, true, "momentum", kName);
-  check_in_range(weight_decay(), 0.0, INFINITY, true, "weight_decay", kName);
-}
-Hyper RMSpropOptions::to_hyper() const {
-  return {{"lr", lr()}, {"alpha", alpha()}, {"eps", eps()}, {"weight_decay", weight_decay()},
-          {"momentum", momentum()}, {"centered", centered() ? 1.0 : 0.0}};
-}
-void RMSpropOptions::from_hyper(const Hyper& h) {
-  lr(h.at("lr")).alpha(h.at("alpha")).eps(h.at("eps")).weight_decay(h.at("weight_decay"));
-  momentum(h.at("momentum")).centered(h.at("centered") != 0);
-}
-
-void AdadeltaOptions::validate() const {
-  check_lr(lr(), kName);
-  check_in_range(rho(), 0.0, 1.0, false, "rho", kName);
-  check_in_range(eps(), 0.0, INFINITY, true, "eps", kName);
-  check_in_range(weight_decay(), 0.0, INFINITY, true, "weight_decay", kName);
-}
-Hyper AdadeltaOptions::to_hyper() const {
-  return {{"lr", lr()}, {"rho", rho()}, {"eps", eps()}, {"weight_decay", weight_decay()}};
-}
-void AdadeltaOptions::from_hyper(const Hyper& h) {
-  lr(h.at("lr")).rho(h.at("rho")).eps(h.at("eps")).weight_decay(h.at("weight_decay"));
-}
-
-void AdamOptions::validate() const {
-  check_lr(lr(), kName);
-  check_in_range(betas().first, 0.0, 1.0, true, "beta parameter at index 0", kName);
-  check_in_range(betas().second, 0.0, 1.0, true, "beta parameter at index 1", kName);
-  check_in_range(eps(), 0.0, INFINITY, true, "epsilon value", kName);
-  check_in_range(weight_decay(), 0.0, INFINITY, true, "weight_decay value", kName);
-}
-Hyper AdamOptions::to_hyper() const {
-  return {{"lr", lr()}, {"beta1", betas().first}, {"beta2", betas().second}, {"eps", eps()},
-          {"weight_decay", weight_decay()}, {"amsgrad", amsgrad() ? 1.0 : 0.0}, {"maximize", maximize() ? 1.0 : 0.0}};
-}
-void AdamOptions::from_hyper(const Hyper& h) {
-  lr(h.at("lr")).betas({h.at("beta1"), h.at("beta2")}).eps(h.at("eps")).weight_decay(h.at("weight_decay"));
-  amsgrad(h.at("amsgrad") != 0).maximize(h.at("maximize") != 0);
-}
-
 // ---------------------------------------------------------------- steps
 
 void Adagrad::step() {

@@ -9,13 +9,9 @@
 
 namespace xgrad::optim {
 
-void check_lr(double lr, const char* who) {
-  XG_CHECK(std::isfinite(lr) && lr >= 0.0, who, ": invalid learning rate: ", lr, " (must be finite and >= 0)");
-}
-
-void check_in_range(double v, double lo, double hi, bool hi_open, const char* what, const char* who) {
-  bool ok = std::isfinite(v) && v >= lo && (hi_open ? v < hi : v <= hi);
-  XG_CHECK(ok, who, ": invalid ", what, ": ", v, " (must be in [", lo, ", ", hi, hi_open ? ")" : "]", ")");
+void check_in_range(double v, const Range& r, const char* what, const char* who) {
+  bool ok = std::isfinite(v) && v >= r.lo && (r.hi_open ? v < r.hi : v <= r.hi);
+  XG_CHECK(ok, who, ": invalid ", what, ": ", v, " (must be in [", r.lo, ", ", r.hi, r.hi_open ? ")" : "]", ")");
 }
 
 double Optimizer::step(const std::function<double()>& closure) {

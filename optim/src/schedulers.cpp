@@ -57,117 +57,128 @@ void LRScheduler::load_state_dict(const NamedTensors& dict) {
 
 // ---------------------------------------------------------------- simple schedules
 
-LambdaLR::LambdaLR(Optimizer& opt, std::function<double(int64_t)> lambda) : LRScheduler(opt), lambda_(std::move(lambda)) {
+LambdaLR::LambdaLR(Optimizer& opt, const LambdaLROptions& o) : LRScheduler(opt), options_(o) {
+  XG_CHECK(static_cast<bool>(o.lr_lambda()), "LambdaLR: lr_lambda is an empty function");
   initial_step();
 }
 std::vector<double> LambdaLR::get_lr() {
   std::vector<double> out;
-  for (double b : base_lrs_) out.push_back(b * lambda_(last_epoch_));
+  for (double b : base_lrs_) out.push_back(b * options_.lr_lambda()(last_epoch_));
   return out;
 }
 
-StepLR::StepLR(Optimizer& opt, int64_t step_size, double gamma) : LRScheduler(opt), step_size_(step_size), gamma_(gamma) {
-  XG_CHECK(step_size > 0, "StepLR: step_size must be positive, got ", step_size);
+StepLR::StepLR(Optimizer& opt, const StepLROptions& o) : LRScheduler(opt), options_(o) {
+  XG_CHECK(o.step_size() > 0, "StepLR: step_size must be positive, got ", o.step_size());
   initial_step();
 }
 std::vector<double> StepLR::get_lr() {
+  const int64_t step_size = options_.step_size();
   std::vector<double> out;
   for (size_t g = 0; g < base_lrs_.size(); ++g)
-    out.push_back(last_epoch_ == 0 || last_epoch_ % step_size_ != 0 ? group_lr(g) : group_lr(g) * gamma_);
+    out.push_back(last_epoch_ == 0 || last_epoch_ % step_size != 0 ? group_lr(g) : group_lr(g) * options_.gamma());
   return out;
 }
 std::vector<double> StepLR::closed_form_lr() {
   std::vector<double> out;
-  for (double b : base_lrs_) out.push_back(b * std::pow(gamma_, static_cast<double>(last_epoch_ / step_size_)));
+  for (double b : base_lrs_)
+    out.push_back(b * std::pow(options_.gamma(), static_cast<double>(last_epoch_ / options_.step_size())));
   return out;
 }
 
-MultiStepLR::MultiStepLR(Optimizer& opt, std::vector<int64_t> milestones, double gamma)
-    : LRScheduler(opt), milestones_(std::move(milestones)), gamma_(gamma) {
-  std::sort(milestones_.begin(), milestones_.end());
+MultiStepLR::MultiStepLR(Optimizer& opt, const MultiStepLROptions& o) : LRScheduler(opt), options_(o) {
+  auto milestones = o.milestones();
+  std::sort(milestones.begin(), milestones.end());
+  options_.milestones(milestones);
   initial_step();
 }
 std::vector<double> MultiStepLR::get_lr() {
-  auto hits = std::count(milestones_.begin(), milestones_.end(), last_epoch_);
+  const auto& milestones = options_.milestones();
+  auto hits = std::count(milestones.begin(), milestones.end(), last_epoch_);
   std::vector<double> out;
   for (size_t g = 0; g < base_lrs_.size(); ++g)
-    out.push_back(hits == 0 ? group_lr(g) : group_lr(g) * std::pow(gamma_, static_cast<double>(hits)));
+    out.push_back(hits == 0 ? group_lr(g) : group_lr(g) * std::pow(options_.gamma(), static_cast<double>(hits)));
   return out;
 }
 std::vector<double> MultiStepLR::closed_form_lr() {
-  auto n = std::upper_bound(milestones_.begin(), milestones_.end(), last_epoch_) - milestones_.begin();
+  const auto& milestones = options_.milestones();
+  auto n = std::upper_bound(milestones.begin(), milestones.end(), last_epoch_) - milestones.begin();
   std::vector<double> out;
-  for (double b : base_lrs_) out.push_back(b * std::pow(gamma_, static_cast<double>(n)));
+  for (double b : base_lrs_) out.push_back(b * std::pow(options_.gamma(), static_cast<double>(n)));
   return out;
 }
 
-ExponentialLR::ExponentialLR(Optimizer& opt, double gamma) : LRScheduler(opt), gamma_(gamma) { initial_step(); }
+ExponentialLR::ExponentialLR(Optimizer& opt, const ExponentialLROptions& o) : LRScheduler(opt), options_(o) {
+  initial_step();
+}
 std::vector<double> ExponentialLR::get_lr() {
   std::vector<double> out;
-  for (size_t g = 0; g < base_lrs_.size(); ++g) out.push_back(last_epoch_ == 0 ? group_lr(g) : group_lr(g) * gamma_);
+  for (size_t g = 0; g < base_lrs_.size(); ++g)
+    out.push_back(last_epoch_ == 0 ? group_lr(g) : group_lr(g) * options_.gamma());
   return out;
 }
 std::vector<double> ExponentialLR::closed_form_lr() {
   std::vector<double> out;
-  for (double b : base_lrs_) out.push_back(b * std::pow(gamma_, static_cast<double>(last_epoch_)));
+  for (double b : base_lrs_) out.push_back(b * std::pow(options_.gamma(), static_cast<double>(last_epoch_)));
   return out;
 }
 
 // ---------------------------------------------------------------- cosine
 
-CosineAnnealingLR::CosineAnnealingLR(Optimizer& opt, int64_t T_max, double eta_min)
-    : LRScheduler(opt), T_max_(T_max), eta_min_(eta_min) {
-  XG_CHECK(T_max > 0, "CosineAnnealingLR: T_max must be positive, got ", T_max);
+CosineAnnealingLR::CosineAnnealingLR(Optimizer& opt, const CosineAnnealingLROptions& o) : LRScheduler(opt), options_(o) {
+  XG_CHECK(o.T_max() > 0, "CosineAnnealingLR: T_max must be positive, got ", o.T_max());
   initial_step();
 }
 std::vector<double> CosineAnnealingLR::get_lr() {
   std::vector<double> out;
-  const double T = static_cast<double>(T_max_), e = static_cast<double>(last_epoch_);
+  const int64_t T_max = options_.T_max();
+  const double T = static_cast<double>(T_max), e = static_cast<double>(last_epoch_), eta_min = options_.eta_min();
   for (size_t g = 0; g < base_lrs_.size(); ++g) {
     double lr = group_lr(g), b = base_lrs_[g];
     if (last_epoch_ == 0) out.push_back(lr);
-    else if (py_mod(last_epoch_ - 1 - T_max_, 2 * T_max_) == 0)
-      out.push_back(lr + (b - eta_min_) * (1 - std::cos(M_PI / T)) / 2);
+    else if (py_mod(last_epoch_ - 1 - T_max, 2 * T_max) == 0)
+      out.push_back(lr + (b - eta_min) * (1 - std::cos(M_PI / T)) / 2);
     else
-      out.push_back((1 + std::cos(M_PI * e / T)) / (1 + std::cos(M_PI * (e - 1) / T)) * (lr - eta_min_) + eta_min_);
+      out.push_back((1 + std::cos(M_PI * e / T)) / (1 + std::cos(M_PI * (e - 1) / T)) * (lr - eta_min) + eta_min);
   }
   return out;
 }
 std::vector<double> CosineAnnealingLR::closed_form_lr() {
   std::vector<double> out;
-  for (double b : base_lrs_) out.push_back(cosine(eta_min_, b, static_cast<double>(last_epoch_), static_cast<double>(T_max_)));
+  for (double b : base_lrs_)
+    out.push_back(cosine(options_.eta_min(), b, static_cast<double>(last_epoch_), static_cast<double>(options_.T_max())));
   return out;
 }
 
-CosineAnnealingWarmRestarts::CosineAnnealingWarmRestarts(Optimizer& opt, int64_t T_0, int64_t T_mult, double eta_min)
-    : LRScheduler(opt), T_0_(T_0), T_i_(T_0), T_mult_(T_mult), T_cur_(-1), eta_min_(eta_min) {
-  XG_CHECK(T_0 > 0, "CosineAnnealingWarmRestarts: T_0 must be positive, got ", T_0);
-  XG_CHECK(T_mult >= 1, "CosineAnnealingWarmRestarts: T_mult must be >= 1, got ", T_mult);
+CosineAnnealingWarmRestarts::CosineAnnealingWarmRestarts(Optimizer& opt, const CosineAnnealingWarmRestartsOptions& o)
+    : LRScheduler(opt), options_(o), T_i_(o.T_0()) {
+  XG_CHECK(o.T_0() > 0, "CosineAnnealingWarmRestarts: T_0 must be positive, got ", o.T_0());
+  XG_CHECK(o.T_mult() >= 1, "CosineAnnealingWarmRestarts: T_mult must be >= 1, got ", o.T_mult());
   initial_step();
 }
 void CosineAnnealingWarmRestarts::step(std::optional<int64_t> epoch) {
+  const int64_t T_0 = options_.T_0(), T_mult = options_.T_mult();
   if (!epoch && last_epoch_ < 0) epoch = 0;
   int64_t e;
   if (!epoch) {
     e = last_epoch_ + 1;
     if (++T_cur_ >= T_i_) {
       T_cur_ -= T_i_;
-      T_i_ *= T_mult_;
+      T_i_ *= T_mult;
     }
   } else {
     e = *epoch;
-    if (e >= T_0_) {
-      if (T_mult_ == 1) {
-        T_cur_ = e % T_0_;
+    if (e >= T_0) {
+      if (T_mult == 1) {
+        T_cur_ = e % T_0;
       } else {
-        auto n = static_cast<int64_t>(std::log(static_cast<double>(e) / T_0_ * (T_mult_ - 1) + 1) / std::log(T_mult_));
+        auto n = static_cast<int64_t>(std::log(static_cast<double>(e) / T_0 * (T_mult - 1) + 1) / std::log(T_mult));
         int64_t p = 1;
-        for (int64_t k = 0; k < n; ++k) p *= T_mult_;
-        T_cur_ = e - T_0_ * (p - 1) / (T_mult_ - 1);
-        T_i_ = T_0_ * p;
+        for (int64_t k = 0; k < n; ++k) p *= T_mult;
+        T_cur_ = e - T_0 * (p - 1) / (T_mult - 1);
+        T_i_ = T_0 * p;
       }
     } else {
-      T_i_ = T_0_;
+      T_i_ = T_0;
       T_cur_ = e;
     }
   }
@@ -178,114 +189,121 @@ void CosineAnnealingWarmRestarts::step(std::optional<int64_t> epoch) {
 }
 std::vector<double> CosineAnnealingWarmRestarts::get_lr() {
   std::vector<double> out;
-  for (double b : base_lrs_) out.push_back(cosine(eta_min_, b, static_cast<double>(T_cur_), static_cast<double>(T_i_)));
+  for (double b : base_lrs_)
+    out.push_back(cosine(options_.eta_min(), b, static_cast<double>(T_cur_), static_cast<double>(T_i_)));
   return out;
 }
 
-LinearLR::LinearLR(Optimizer& opt, double start, double end, int64_t total)
-    : LRScheduler(opt), start_(start), end_(end), total_(total) {
+LinearLR::LinearLR(Optimizer& opt, const LinearLROptions& o) : LRScheduler(opt), options_(o) {
+  const double start = o.start_factor(), end = o.end_factor();
   XG_CHECK(start > 0 && start <= 1 && end >= 0 && end <= 1, "LinearLR: start_factor must be in (0, 1] and ",
            "end_factor in [0, 1], got ", start, " and ", end);
-  XG_CHECK(total > 0, "LinearLR: total_iters must be positive, got ", total);
+  XG_CHECK(o.total_iters() > 0, "LinearLR: total_iters must be positive, got ", o.total_iters());
   initial_step();
 }
 std::vector<double> LinearLR::get_lr() {
+  const double start = options_.start_factor(), end = options_.end_factor();
+  const int64_t total = options_.total_iters();
   std::vector<double> out;
   for (size_t g = 0; g < base_lrs_.size(); ++g) {
     double lr = group_lr(g);
-    if (last_epoch_ == 0) out.push_back(lr * start_);
-    else if (last_epoch_ > total_) out.push_back(lr);
-    else
-      out.push_back(lr * (1.0 + (end_ - start_) / (total_ * start_ + (last_epoch_ - 1) * (end_ - start_))));
+    if (last_epoch_ == 0) out.push_back(lr * start);
+    else if (last_epoch_ > total) out.push_back(lr);
+    else out.push_back(lr * (1.0 + (end - start) / (total * start + (last_epoch_ - 1) * (end - start))));
   }
   return out;
 }
 std::vector<double> LinearLR::closed_form_lr() {
+  const double start = options_.start_factor(), end = options_.end_factor();
+  const int64_t total = options_.total_iters();
   std::vector<double> out;
   for (double b : base_lrs_)
-    out.push_back(b * (start_ + (end_ - start_) * std::min(total_, last_epoch_) / static_cast<double>(total_)));
+    out.push_back(b * (start + (end - start) * std::min(total, last_epoch_) / static_cast<double>(total)));
   return out;
 }
 
 // ---------------------------------------------------------------- one cycle
 
-OneCycleLR::OneCycleLR(Optimizer& opt, const OneCycleOptions& o) : LRScheduler(opt), o_(o) {
-  XG_CHECK(o.total_steps > 0, "OneCycleLR: total_steps must be positive, got ", o.total_steps);
-  XG_CHECK(o.pct_start >= 0 && o.pct_start <= 1, "OneCycleLR: pct_start must be in [0, 1], got ", o.pct_start);
-  const double T = static_cast<double>(o.total_steps);
-  if (o.three_phase)
-    phases_ = {{o.pct_start * T - 1, "initial", "max", "max_m", "base_m"},
-               {2 * o.pct_start * T - 2, "max", "initial", "base_m", "max_m"},
-               {T - 1, "initial", "min", "max_m", "max_m"}};
+OneCycleLR::OneCycleLR(Optimizer& opt, const OneCycleLROptions& o) : LRScheduler(opt), options_(o) {
+  XG_CHECK(o.total_steps() > 0, "OneCycleLR: total_steps must be positive, got ", o.total_steps());
+  XG_CHECK(o.pct_start() >= 0 && o.pct_start() <= 1, "OneCycleLR: pct_start must be in [0, 1], got ", o.pct_start());
+  const double T = static_cast<double>(o.total_steps()), pct = o.pct_start();
+  using enum LrAt;
+  using M = MomentumAt;
+  if (o.three_phase())
+    phases_ = {{pct * T - 1, Initial, Max, M::Max, M::Base},
+               {2 * pct * T - 2, Max, Initial, M::Base, M::Max},
+               {T - 1, Initial, Min, M::Max, M::Max}};
   else
-    phases_ = {{o.pct_start * T - 1, "initial", "max", "max_m", "base_m"}, {T - 1, "max", "min", "base_m", "max_m"}};
+    phases_ = {{pct * T - 1, Initial, Max, M::Max, M::Base}, {T - 1, Max, Min, M::Base, M::Max}};
   for (size_t g = 0; g < opt.num_param_groups(); ++g) {
-    initial_lr_.push_back(o.max_lr / o.div_factor);
-    max_lr_.push_back(o.max_lr);
-    min_lr_.push_back(initial_lr_.back() / o.final_div_factor);
+    initial_lr_.push_back(o.max_lr() / o.div_factor());
+    max_lr_.push_back(o.max_lr());
+    min_lr_.push_back(initial_lr_.back() / o.final_div_factor());
   }
   opt.set_initial_lrs(initial_lr_);
   base_lrs_ = initial_lr_;
-  if (o.cycle_momentum) {
+  if (o.cycle_momentum()) {
     Hyper h = opt.hyper(0);
-    uses_beta1_ = h.count("beta1") > 0;
-    XG_CHECK(uses_beta1_ || h.count("momentum"), "OneCycleLR: optimizer has neither momentum nor betas; ",
-             "set cycle_momentum = false");
-    for (size_t g = 0; g < opt.num_param_groups(); ++g) {
-      Hyper hg = opt.hyper(g);
-      hg[uses_beta1_ ? "beta1" : "momentum"] = o.max_momentum;
-      opt.set_hyper(g, hg);
-    }
+    XG_CHECK(h.count("beta1") || h.count("momentum"), "OneCycleLR: optimizer has neither momentum nor betas; ",
+             "set cycle_momentum(false)");
+    momentum_name_ = h.count("beta1") ? "beta1" : "momentum";
+    for (size_t g = 0; g < opt.num_param_groups(); ++g) opt.set_hyper(g, {{momentum_name_, o.max_momentum()}});
   }
   initial_step();
 }
 
+double OneCycleLR::lr_at(LrAt where, size_t group) const {
+  switch (where) {
+    case LrAt::Initial: return initial_lr_[group];
+    case LrAt::Max: return max_lr_[group];
+    case LrAt::Min: return min_lr_[group];
+  }
+  return 0;
+}
+
+double OneCycleLR::momentum_at(MomentumAt where) const {
+  return where == MomentumAt::Max ? options_.max_momentum() : options_.base_momentum();
+}
+
 std::vector<double> OneCycleLR::get_lr() {
   const int64_t step = last_epoch_;
-  XG_CHECK(step <= o_.total_steps, "OneCycleLR: tried to step ", step, " times; the specified number of total steps is ",
-           o_.total_steps);
+  XG_CHECK(step <= options_.total_steps(), "OneCycleLR: tried to step ", step,
+           " times; the specified number of total steps is ", options_.total_steps());
   auto anneal = [&](double start, double end, double pct) {
-    return o_.cos_anneal ? end + (start - end) / 2.0 * (std::cos(M_PI * pct) + 1) : (end - start) * pct + start;
+    return options_.anneal_strategy() == kCos ? end + (start - end) / 2.0 * (std::cos(M_PI * pct) + 1)
+                                               : (end - start) * pct + start;
   };
   std::vector<double> out;
   for (size_t g = 0; g < optimizer_.num_param_groups(); ++g) {
-    auto value = [&](const char* which) {
-      std::string w = which;
-      if (w == "initial") return initial_lr_[g];
-      if (w == "max") return max_lr_[g];
-      if (w == "min") return min_lr_[g];
-      return w == "max_m" ? o_.max_momentum : o_.base_momentum;
-    };
-    double start_step = 0, lr = 0, mom = 0;
+    double start_step = 0, lr = 0, momentum = 0;
     for (size_t i = 0; i < phases_.size(); ++i) {
       const Phase& ph = phases_[i];
       if (step <= ph.end_step || i + 1 == phases_.size()) {
         double pct = (step - start_step) / (ph.end_step - start_step);
-        lr = anneal(value(ph.start_lr), value(ph.end_lr), pct);
-        mom = anneal(value(ph.start_mom), value(ph.end_mom), pct);
+        lr = anneal(lr_at(ph.start_lr, g), lr_at(ph.end_lr, g), pct);
+        momentum = anneal(momentum_at(ph.start_momentum), momentum_at(ph.end_momentum), pct);
         break;
       }
       start_step = ph.end_step;
     }
     out.push_back(lr);
-    if (o_.cycle_momentum) {
-      Hyper h = optimizer_.hyper(g);
-      h[uses_beta1_ ? "beta1" : "momentum"] = mom;
-      optimizer_.set_hyper(g, h);
-    }
+    if (options_.cycle_momentum()) optimizer_.set_hyper(g, {{momentum_name_, momentum}});
   }
   return out;
 }
 
 // ---------------------------------------------------------------- plateau
 
-ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& opt, Options o) : optimizer_(opt), o_(o) {
-  XG_CHECK(o.factor < 1.0 && o.factor >= 0, "ReduceLROnPlateau: factor should be < 1.0, got ", o.factor);
-  best_ = o.mode_min ? INFINITY : -INFINITY;
+ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& opt, const ReduceLROnPlateauOptions& o) : optimizer_(opt), options_(o) {
+  XG_CHECK(o.factor() < 1.0 && o.factor() >= 0, "ReduceLROnPlateau: factor should be < 1.0, got ", o.factor());
+  best_ = o.mode() == kMin ? INFINITY : -INFINITY;
 }
 bool ReduceLROnPlateau::better(double a, double best) const {
-  if (o_.mode_min) return o_.threshold_rel ? a < best * (1 - o_.threshold) : a < best - o_.threshold;
-  return o_.threshold_rel ? a > best * (o_.threshold + 1) : a > best + o_.threshold;
+  const bool rel = options_.threshold_mode() == kRel;
+  const double threshold = options_.threshold();
+  if (options_.mode() == kMin) return rel ? a < best * (1 - threshold) : a < best - threshold;
+  return rel ? a > best * (threshold + 1) : a > best + threshold;
 }
 void ReduceLROnPlateau::step(double metric) {
   last_epoch_++;
@@ -299,12 +317,12 @@ void ReduceLROnPlateau::step(double metric) {
     cooldown_counter_--;
     num_bad_epochs_ = 0;
   }
-  if (num_bad_epochs_ > o_.patience) {
+  if (num_bad_epochs_ > options_.patience()) {
     for (size_t g = 0; g < optimizer_.num_param_groups(); ++g) {
-      double old_lr = optimizer_.lr(g), new_lr = std::max(old_lr * o_.factor, o_.min_lr);
-      if (old_lr - new_lr > o_.eps) optimizer_.set_lr(g, new_lr);
+      double old_lr = optimizer_.lr(g), new_lr = std::max(old_lr * options_.factor(), options_.min_lr());
+      if (old_lr - new_lr > options_.eps()) optimizer_.set_lr(g, new_lr);
     }
-    cooldown_counter_ = o_.cooldown;
+    cooldown_counter_ = options_.cooldown();
     num_bad_epochs_ = 0;
   }
 }
@@ -331,58 +349,61 @@ void ReduceLROnPlateau::load_state_dict(const NamedTensors& dict) {
 
 // ---------------------------------------------------------------- sequential
 
-SequentialLR::SequentialLR(Optimizer& opt, std::vector<std::shared_ptr<LRScheduler>> schedulers,
-                           std::vector<int64_t> milestones)
-    : LRScheduler(opt), schedulers_(std::move(schedulers)), milestones_(std::move(milestones)) {
-  XG_CHECK(!schedulers_.empty(), "SequentialLR: needs at least one scheduler");
-  XG_CHECK(milestones_.size() + 1 == schedulers_.size(), "SequentialLR: expects ", schedulers_.size() - 1,
-           " milestones for ", schedulers_.size(), " schedulers, got ", milestones_.size());
-  for (auto& s : schedulers_)
+SequentialLR::SequentialLR(Optimizer& opt, const SequentialLROptions& o) : LRScheduler(opt), options_(o) {
+  const auto& schedulers = o.schedulers();
+  XG_CHECK(!schedulers.empty(), "SequentialLR: needs at least one scheduler");
+  XG_CHECK(o.milestones().size() + 1 == schedulers.size(), "SequentialLR: expects ", schedulers.size() - 1,
+           " milestones for ", schedulers.size(), " schedulers, got ", o.milestones().size());
+  for (auto& s : schedulers) {
+    XG_CHECK(s != nullptr, "SequentialLR: a scheduler is null");
     XG_CHECK(&s->optimizer_ == &opt, "SequentialLR: every scheduler must drive the same optimizer");
+  }
   last_epoch_ = 0;
   for (size_t g = 0; g < opt.num_param_groups(); ++g) opt.set_lr(g, opt.initial_lrs()[g]);
-  for (auto& s : schedulers_) s->last_epoch_ -= 1;
-  schedulers_[0]->initial_step();
-  last_lr_ = schedulers_[0]->get_last_lr();
+  for (auto& s : schedulers) s->last_epoch_ -= 1;
+  schedulers[0]->initial_step();
+  last_lr_ = schedulers[0]->get_last_lr();
 }
 
 void SequentialLR::step(std::optional<int64_t>) {
   last_epoch_++;
-  size_t idx = std::upper_bound(milestones_.begin(), milestones_.end(), last_epoch_) - milestones_.begin();
-  auto& s = schedulers_[idx];
-  if (idx > 0 && milestones_[idx - 1] == last_epoch_) s->step(0);
+  const auto& milestones = options_.milestones();
+  size_t idx = std::upper_bound(milestones.begin(), milestones.end(), last_epoch_) - milestones.begin();
+  auto& s = options_.schedulers()[idx];
+  if (idx > 0 && milestones[idx - 1] == last_epoch_) s->step(0);
   else s->step();
   last_lr_ = s->get_last_lr();
 }
 
 // ---------------------------------------------------------------- warmup schedules
 
-NoamLR::NoamLR(Optimizer& opt, int64_t d_model, int64_t warmup, double factor)
-    : LRScheduler(opt), d_model_(d_model), warmup_(warmup), factor_(factor) {
-  XG_CHECK(d_model > 0 && warmup > 0, "NoamLR: d_model and warmup_steps must be positive, got ", d_model, " and ", warmup);
+NoamLR::NoamLR(Optimizer& opt, const NoamLROptions& o) : LRScheduler(opt), options_(o) {
+  XG_CHECK(o.d_model() > 0 && o.warmup_steps() > 0, "NoamLR: d_model and warmup_steps must be positive, got ",
+           o.d_model(), " and ", o.warmup_steps());
   initial_step();
 }
 std::vector<double> NoamLR::get_lr() {
   const double s = static_cast<double>(last_epoch_ + 1);
-  double lr = factor_ * std::pow(static_cast<double>(d_model_), -0.5) *
-              std::min(std::pow(s, -0.5), s * std::pow(static_cast<double>(warmup_), -1.5));
+  double lr = options_.factor() * std::pow(static_cast<double>(options_.d_model()), -0.5) *
+              std::min(std::pow(s, -0.5), s * std::pow(static_cast<double>(options_.warmup_steps()), -1.5));
   return std::vector<double>(base_lrs_.size(), lr);
 }
 
-LinearWarmupCosine::LinearWarmupCosine(Optimizer& opt, int64_t warmup, int64_t total, double min_lr)
-    : LRScheduler(opt), warmup_(warmup), total_(total), min_lr_(min_lr) {
-  XG_CHECK(warmup >= 0 && total > warmup, "LinearWarmupCosine: need 0 <= warmup_steps < total_steps, got ", warmup,
-           " and ", total);
-  XG_CHECK(min_lr >= 0, "LinearWarmupCosine: min_lr must be >= 0, got ", min_lr);
+LinearWarmupCosine::LinearWarmupCosine(Optimizer& opt, const LinearWarmupCosineOptions& o)
+    : LRScheduler(opt), options_(o) {
+  XG_CHECK(o.warmup_steps() >= 0 && o.total_steps() > o.warmup_steps(),
+           "LinearWarmupCosine: need 0 <= warmup_steps < total_steps, got ", o.warmup_steps(), " and ", o.total_steps());
+  XG_CHECK(o.min_lr() >= 0, "LinearWarmupCosine: min_lr must be >= 0, got ", o.min_lr());
   initial_step();
 }
 std::vector<double> LinearWarmupCosine::get_lr() {
+  const int64_t s = last_epoch_, warmup = options_.warmup_steps(), total = options_.total_steps();
+  const double min_lr = options_.min_lr();
   std::vector<double> out;
-  const int64_t s = last_epoch_;
   for (double b : base_lrs_) {
-    if (s < warmup_) out.push_back(b * static_cast<double>(s + 1) / static_cast<double>(warmup_));
-    else if (s >= total_) out.push_back(min_lr_);
-    else out.push_back(cosine(min_lr_, b, static_cast<double>(s - warmup_), static_cast<double>(total_ - warmup_)));
+    if (s < warmup) out.push_back(b * static_cast<double>(s + 1) / static_cast<double>(warmup));
+    else if (s >= total) out.push_back(min_lr);
+    else out.push_back(cosine(min_lr, b, static_cast<double>(s - warmup), static_cast<double>(total - warmup)));
   }
   return out;
 }

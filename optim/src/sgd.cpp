@@ -4,23 +4,9 @@
 
 namespace xgrad::optim {
 
-void SGDOptions::validate() const {
-  check_lr(lr(), kName);
-  check_in_range(momentum(), 0.0, INFINITY, true, "momentum", kName);
-  check_in_range(weight_decay(), 0.0, INFINITY, true, "weight_decay", kName);
-  check_in_range(dampening(), -INFINITY, INFINITY, true, "dampening", kName);
+void SGDOptions::check() const {
   XG_CHECK(!nesterov() || (momentum() > 0 && dampening() == 0), kName,
            ": Nesterov momentum requires a momentum and zero dampening");
-}
-
-Hyper SGDOptions::to_hyper() const {
-  return {{"lr", lr()}, {"momentum", momentum()}, {"dampening", dampening()}, {"weight_decay", weight_decay()},
-          {"nesterov", nesterov() ? 1.0 : 0.0}, {"maximize", maximize() ? 1.0 : 0.0}};
-}
-
-void SGDOptions::from_hyper(const Hyper& h) {
-  lr(h.at("lr")).momentum(h.at("momentum")).dampening(h.at("dampening")).weight_decay(h.at("weight_decay"));
-  nesterov(h.at("nesterov") != 0).maximize(h.at("maximize") != 0);
 }
 
 void SGD::step() {

@@ -42,7 +42,7 @@ TEST_CASE("index errors name the offending index") {
   CHECK_THROWS_WITH(xg::gather(w, 1, xg::tensor({0, 2}).reshape({1, 2})), Contains("gather") && Contains("2"));
   CHECK_THROWS_WITH(xg::cross_entropy(w, xg::tensor({0, 0, 0, 0, 5})), Contains("cross_entropy") && Contains("5"));
   CHECK_THROWS_WITH(xg::cross_entropy(w, xg::tensor({0, 1})), Contains("target"));
-  CHECK_THROWS_WITH(xg::cross_entropy(w, xg::tensor({0, 0, 0, 0, 1}), xg::CrossEntropyOptions().label_smoothing(1.5)),
+  CHECK_THROWS_WITH(xg::cross_entropy(w, xg::tensor({0, 0, 0, 0, 1}), xg::CrossEntropyLossOptions().label_smoothing(1.5)),
                     Contains("label_smoothing"));
 }
 

@@ -108,17 +108,17 @@ std::vector<Case> cases() {
       {"cross_entropy full options",
        [](const L& i) {
          return xg::cross_entropy(i[0], xg::tensor({1, -100, 3, 2}),
-                                  xg::CrossEntropyOptions().weight(xg::tensor({1.0, 2.0, 0.5, 1.5}, xg::kFloat64))
+                                  xg::CrossEntropyLossOptions().weight(xg::tensor({1.0, 2.0, 0.5, 1.5}, xg::kFloat64))
                                       .label_smoothing(0.2).ignore_index(-100));
        },
        [] { return L{rnd({4, 4})}; }},
       {"cross_entropy none 3d",
        [](const L& i) {
          return xg::cross_entropy(i[0], xg::tensor({1, 0, 2, 2, 1, 0}).reshape({2, 3}),
-                                  xg::CrossEntropyOptions().reduction(xg::kNone).label_smoothing(0.1));
+                                  xg::CrossEntropyLossOptions().reduction(xg::kNone).label_smoothing(0.1));
        },
        [] { return L{rnd({2, 3, 3})}; }},
-      {"cross_entropy sum", [](const L& i) { return xg::cross_entropy(i[0], xg::tensor({2, 0}), xg::CrossEntropyOptions().reduction(xg::kSum)); },
+      {"cross_entropy sum", [](const L& i) { return xg::cross_entropy(i[0], xg::tensor({2, 0}), xg::CrossEntropyLossOptions().reduction(xg::kSum)); },
        [] { return L{rnd({2, 3})}; }},
       {"nll_loss", [](const L& i) { return xg::nll_loss(xg::log_softmax(i[0], 1), xg::tensor({1, 0, 3})); },
        [] { return L{rnd({3, 4})}; }},

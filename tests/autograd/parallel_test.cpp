@@ -26,7 +26,7 @@ Results run_all(const xg::Tensor& x0, const xg::Tensor& w0, const xg::Tensor& b0
     xg::Tensor y = op == 0   ? xg::softmax(x, -1)
                    : op == 1 ? xg::log_softmax(x, -1)
                    : op == 2 ? xg::layer_norm(x, {x.size(1)}, w, b, 1e-5)
-                             : xg::cross_entropy(x, target, xg::CrossEntropyOptions().label_smoothing(0.1));
+                             : xg::cross_entropy(x, target, xg::CrossEntropyLossOptions().label_smoothing(0.1));
     xg::Tensor g = xg::randn(y.sizes(), x.dtype());
     y.backward(g);
     r.values.push_back(y.detach());
@@ -119,7 +119,7 @@ TEST_CASE("fused kernels on large inputs match row by row", "[parallel]") {
       xg::Tensor y;
       if (op == 3) {  // per-row losses, each row with its own gradient
         y = xg::cross_entropy(x, xg::narrow(T, 0, start, len),
-                              xg::CrossEntropyOptions().label_smoothing(0.1).reduction(xg::kNone));
+                              xg::CrossEntropyLossOptions().label_smoothing(0.1).reduction(xg::kNone));
         y.backward(xg::narrow(Gr, 0, start, len));
       } else {
         y = op == 0 ? xg::softmax(x, -1) : op == 1 ? xg::log_softmax(x, -1) : xg::layer_norm(x, {D}, W, Bias, 1e-5);

@@ -52,12 +52,12 @@ const std::map<std::string, F>& cases() {
       {"layer_norm_2d_no_affine", [](const L& i) { return xg::layer_norm(i[0], {3, 4}, {}, {}, 1e-6); }},
       {"cross_entropy", [](const L& i) { return xg::cross_entropy(i[0], i[1]); }},
       {"cross_entropy_options", [](const L& i) {
-         return xg::cross_entropy(i[0], i[1], xg::CrossEntropyOptions().weight(i[2]).ignore_index(2).label_smoothing(0.15));
+         return xg::cross_entropy(i[0], i[1], xg::CrossEntropyLossOptions().weight(i[2]).ignore_index(2).label_smoothing(0.15));
        }},
       {"cross_entropy_none_3d", [](const L& i) {
-         return xg::cross_entropy(i[0], i[1], xg::CrossEntropyOptions().reduction(xg::kNone).label_smoothing(0.1));
+         return xg::cross_entropy(i[0], i[1], xg::CrossEntropyLossOptions().reduction(xg::kNone).label_smoothing(0.1));
        }},
-      {"cross_entropy_sum", [](const L& i) { return xg::cross_entropy(i[0], i[1], xg::CrossEntropyOptions().reduction(xg::kSum)); }},
+      {"cross_entropy_sum", [](const L& i) { return xg::cross_entropy(i[0], i[1], xg::CrossEntropyLossOptions().reduction(xg::kSum)); }},
       {"nll_loss", [](const L& i) { return xg::nll_loss(xg::log_softmax(i[0], 1), i[1], xg::NLLLossOptions().ignore_index(1)); }},
       {"mse_loss", [](const L& i) { return xg::mse_loss(i[0], i[1]); }},
   };

@@ -73,7 +73,7 @@ TEST_CASE("attention layers pass gradcheck with masks", "[nn][gradcheck]") {
 TEST_CASE("Transformer layers pass gradcheck and gradgradcheck, post-LN and pre-LN, with padding", "[nn][gradcheck]") {
   xg::manual_seed(5);
   for (bool nf : {false, true}) {
-    auto o = nn::TransformerLayerOptions(4, 2).dim_feedforward(6).dropout(0.0).norm_first(nf).activation(nf ? "gelu" : "relu");
+    auto o = nn::TransformerLayerOptions(4, 2).dim_feedforward(6).dropout(0.0).norm_first(nf).activation(nf ? xg::kGELU : xg::kReLU);
     auto enc = f64(nn::TransformerEncoderLayer(o));
     xg::Tensor kpm = pad_mask(2, 3, {1, 0});
     check_layer(enc, {rnd({2, 3, 4})}, [&](const L& i) { return enc(i[0], xg::Tensor(), kpm); }, /*second_order=*/true);
@@ -175,8 +175,40 @@ TEST_CASE("bad input to layers is a clear error", "[nn]") {
   CHECK_THROWS_WITH(mha(xg::randn({2, 3, 5}), x, x), Catch::Contains("query"));
   nn::Embedding emb(10, 3);
   CHECK_THROWS_WITH(emb(xg::tensor({1, 10})), Catch::Contains("10") && Catch::Contains("out of range"));
-  CHECK_THROWS_WITH(nn::TransformerEncoderLayer(nn::TransformerLayerOptions(4, 2).activation("swish")),
+  CHECK_THROWS_WITH(nn::TransformerEncoderLayer(
+                        nn::TransformerLayerOptions(4, 2).activation(std::function<xg::Tensor(const xg::Tensor&)>())),
                     Catch::Contains("activation"));
   CHECK_THROWS_WITH(nn::masked_softmax(xg::randn({2, 3, 4}), xg::tensor({1, 2, 3})), Catch::Contains("valid_lens"));
   CHECK_THROWS_WITH(nn::Linear(3, 2)(xg::randn({2, 4})), Catch::Contains("linear"));
+}
+
+TEST_CASE("options take libtorch's spellings: typed activations, callables, constructors", "[nn]") {
+  // A callable activation computes the same layer as the built-in one it wraps.
+  xg::manual_seed(3);
+  auto builtin = f64(nn::TransformerEncoderLayer(nn::TransformerLayerOptions(4, 2).dropout(0.0).activation(xg::kGELU)));
+  auto callable = f64(nn::TransformerEncoderLayer(
+      nn::TransformerLayerOptions(4, 2).dropout(0.0).activation([](const xg::Tensor& x) { return xg::gelu(x); })));
+  callable->load_state_dict(builtin->state_dict());
+  xg::Tensor x = xg::randn({2, 3, 4}, xg::kFloat64);
+  CHECK(xg::allclose(builtin(x), callable(x), 0, 0));
+  auto relu_layer = f64(nn::TransformerEncoderLayer(nn::TransformerLayerOptions(4, 2).dropout(0.0)));
+  relu_layer->load_state_dict(builtin->state_dict());
+  CHECK_FALSE(xg::allclose(builtin(x), relu_layer(x)));  // the default is ReLU, and it differs
+
+  auto t = nn::TransformerOptions(16, 4, 1, 2);
+  CHECK((t.d_model() == 16 && t.nhead() == 4 && t.num_encoder_layers() == 1 && t.num_decoder_layers() == 2));
+  CHECK(nn::TransformerOptions().d_model() == 512);
+  CHECK(nn::Dropout(nn::DropoutOptions(0.25))->options.p() == 0.25);
+  CHECK(nn::Dropout(0.3)->options.p() == 0.3);
+  CHECK(nn::GELU(nn::GELUOptions().approximate("tanh"))->options.approximate() == "tanh");
+  CHECK(nn::PositionalEncoding(nn::PositionalEncodingOptions(8).max_len(20))->P.sizes() == xg::Shape{20, 8});
+  CHECK(nn::AdditiveAttention(nn::AdditiveAttentionOptions(3, 2, 4).dropout(0.1))->W_k->weight.sizes() == xg::Shape{4, 3});
+  CHECK(nn::TransformerEncoder(nn::TransformerEncoderOptions(nn::TransformerEncoderLayerOptions(4, 2), 3).final_norm(true))
+            ->layers->size() == 3);
+  CHECK_THROWS_WITH(nn::Dropout(1.5), Catch::Contains("Dropout") && Catch::Contains("1.5"));
+  CHECK_THROWS_WITH(nn::DotProductAttention(-0.1), Catch::Contains("DotProductAttention"));
+  auto topts = xg::TensorOptions().dtype(xg::kFloat64).requires_grad(true);
+  xg::Tensor z = xg::zeros({2}, topts);
+  CHECK((z.dtype() == xg::kFloat64 && z.requires_grad()));
+  CHECK(xg::ones({1}, xg::dtype(xg::kFloat64).requires_grad(true)).requires_grad());
 }

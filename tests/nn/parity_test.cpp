@@ -68,7 +68,7 @@ void check_module(const std::string& name, Holder module, Fn fn) {
   }
 }
 
-nn::TransformerLayerOptions layer_opts(bool norm_first, const std::string& act) {
+nn::TransformerLayerOptions layer_opts(bool norm_first, xg::Activation act) {
   return nn::TransformerLayerOptions(8, 2).dim_feedforward(16).dropout(0.0).activation(act).norm_first(norm_first);
 }
 
@@ -96,7 +96,7 @@ TEST_CASE("MultiheadAttention matches PyTorch with causal, padding and bool mask
 TEST_CASE("Transformer encoder and decoder layers match PyTorch, post-LN and pre-LN", "[parity][nn]") {
   for (bool nf : {false, true}) {
     std::string tag = nf ? "pre_ln" : "post_ln";
-    std::string act = nf ? "gelu" : "relu";
+    xg::Activation act = nf ? xg::kGELU : xg::kReLU;
     check_module("encoder_layer_" + tag, nn::TransformerEncoderLayer(layer_opts(nf, act)),
                  [](auto& m, const L& in) { return L{m(in[0], xg::Tensor(), in[1])}; });
     check_module("decoder_layer_" + tag, nn::TransformerDecoderLayer(layer_opts(nf, act)), [](auto& m, const L& in) {

@@ -96,3 +96,35 @@ TEST_CASE("bad optimizer input is a clear error", "[optim]") {
   optim::Adam c({w, v}, optim::AdamOptions());
   CHECK_THROWS_WITH(c.load_state_dict(a.state_dict()), Catch::Contains("different set of parameters"));
 }
+
+TEST_CASE("hyper-parameters come from one field list: lookup, partial updates, validation", "[optim]") {
+  xg::Tensor w = xg::zeros({3}).requires_grad_();
+  optim::Adam adam({w}, optim::AdamOptions(0.01).betas({0.8, 0.99}).amsgrad(true));
+  optim::Hyper h = adam.hyper(0);
+  CHECK(h == optim::Hyper{{"lr", 0.01}, {"beta1", 0.8}, {"beta2", 0.99}, {"eps", 1e-8}, {"weight_decay", 0.0},
+                          {"amsgrad", 1.0}, {"maximize", 0.0}});
+  adam.set_hyper(0, {{"beta1", 0.5}});  // names not given keep their values
+  CHECK(adam.options(0).betas().first == 0.5);
+  CHECK(adam.options(0).amsgrad());
+  CHECK_THROWS_WITH(adam.set_hyper(0, {{"eps", -1.0}}), Catch::Contains("Adam") && Catch::Contains("eps"));
+  CHECK(adam.options(0).eps() == 1e-8);  // a refused update changes nothing
+  optim::AdamW adamw({w}, optim::AdamWOptions());
+  CHECK(adamw.hyper(0).at("weight_decay") == 0.01);
+  CHECK_THROWS_WITH(optim::AdamW({w}, optim::AdamWOptions().weight_decay(-1)), Catch::Contains("AdamW"));
+  CHECK(optim::SGD({w}, optim::SGDOptions(0.1).nesterov(true).momentum(0.9)).hyper(0).at("nesterov") == 1.0);
+}
+
+TEST_CASE("ReduceLROnPlateau: mode kMax and absolute thresholds", "[optim]") {
+  xg::Tensor w = xg::zeros({3}).requires_grad_();
+  optim::SGD opt({w}, optim::SGDOptions(1.0));
+  optim::ReduceLROnPlateau up(opt, optim::ReduceLROnPlateauOptions().mode(optim::kMax).patience(1));
+  for (double m : {1.0, 2.0, 3.0, 4.0}) up.step(m);  // improving accuracy: no change
+  CHECK(opt.lr(0) == 1.0);
+  for (double m : {3.0, 3.0}) up.step(m);  // two bad epochs > patience 1
+  CHECK(opt.lr(0) == Approx(0.1));
+  optim::SGD opt2({w}, optim::SGDOptions(1.0));
+  optim::ReduceLROnPlateau abs(opt2, optim::ReduceLROnPlateauOptions().threshold_mode(optim::kAbs).threshold(0.5).patience(0));
+  abs.step(10.0);
+  abs.step(9.7);  // better by 0.3 < 0.5: not an improvement in absolute mode
+  CHECK(opt2.lr(0) == Approx(0.1));
+}

@@ -129,27 +129,24 @@ TEST_CASE("schedules give torch's lr sequences", "[optim][parity]") {
   using Make = std::function<std::shared_ptr<LRScheduler>(Optimizer&)>;
   std::map<std::string, std::pair<Make, std::string>> cases = {
       {"lambda", {[](Optimizer& o) { return std::make_shared<LambdaLR>(o, [](int64_t e) { return std::pow(0.95, e); }); }, "sgd"}},
-      {"step", {[](Optimizer& o) { return std::make_shared<StepLR>(o, 7, 0.5); }, "sgd"}},
+      {"step", {[](Optimizer& o) { return std::make_shared<StepLR>(o, StepLROptions(7).gamma(0.5)); }, "sgd"}},
       {"multistep", {[](Optimizer& o) { return std::make_shared<MultiStepLR>(o, std::vector<int64_t>{10, 25, 25, 40}, 0.3); }, "sgd"}},
       {"exponential", {[](Optimizer& o) { return std::make_shared<ExponentialLR>(o, 0.93); }, "sgd"}},
-      {"cosine", {[](Optimizer& o) { return std::make_shared<CosineAnnealingLR>(o, 20, 0.001); }, "sgd"}},
+      {"cosine", {[](Optimizer& o) { return std::make_shared<CosineAnnealingLR>(o, CosineAnnealingLROptions(20).eta_min(0.001)); }, "sgd"}},
       {"warm_restarts", {[](Optimizer& o) { return std::make_shared<CosineAnnealingWarmRestarts>(o, 5, 2, 0.01); }, "sgd"}},
       {"linear", {[](Optimizer& o) { return std::make_shared<LinearLR>(o, 0.2, 1.0, 10); }, "sgd"}},
-      {"onecycle", {[](Optimizer& o) { return std::make_shared<OneCycleLR>(o, OneCycleOptions{1.0, 61}); }, "sgd_momentum"}},
+      {"onecycle", {[](Optimizer& o) { return std::make_shared<OneCycleLR>(o, 1.0, 61); }, "sgd_momentum"}},
       {"onecycle_adam_linear_three_phase", {[](Optimizer& o) {
-         OneCycleOptions oc{0.01, 61};
-         oc.cos_anneal = false;
-         oc.three_phase = true;
-         oc.pct_start = 0.25;
-         return std::make_shared<OneCycleLR>(o, oc);
+         return std::make_shared<OneCycleLR>(
+             o, OneCycleLROptions(0.01, 61).anneal_strategy(kLinear).three_phase(true).pct_start(0.25));
        }, "adam"}},
       {"sequential", {[](Optimizer& o) {
          auto warm = std::make_shared<LinearLR>(o, 0.1, 1.0, 5);
          auto cos = std::make_shared<CosineAnnealingLR>(o, 30);
-         return std::make_shared<SequentialLR>(o, std::vector<std::shared_ptr<LRScheduler>>{warm, cos}, std::vector<int64_t>{5});
+         return std::make_shared<SequentialLR>(o, SequentialLROptions({warm, cos}, {5}));
        }, "sgd"}},
       {"noam", {[](Optimizer& o) { return std::make_shared<NoamLR>(o, 64, 10, 2.0); }, "sgd_lr1"}},
-      {"warmup_cosine", {[](Optimizer& o) { return std::make_shared<LinearWarmupCosine>(o, 10, 50, 0.001); }, "sgd"}},
+      {"warmup_cosine", {[](Optimizer& o) { return std::make_shared<LinearWarmupCosine>(o, LinearWarmupCosineOptions(10, 50).min_lr(0.001)); }, "sgd"}},
   };
   for (auto& [name, c] : cases) {
     DYNAMIC_SECTION(name) {
@@ -176,11 +173,7 @@ TEST_CASE("schedules give torch's lr sequences", "[optim][parity]") {
   SECTION("plateau") {
     xg::Tensor p = xg::zeros({2}).requires_grad_();
     SGD opt({p}, SGDOptions(0.1));
-    ReduceLROnPlateau::Options o;
-    o.patience = 3;
-    o.factor = 0.5;
-    o.cooldown = 2;
-    ReduceLROnPlateau sched(opt, o);
+    ReduceLROnPlateau sched(opt, ReduceLROnPlateauOptions().patience(3).factor(0.5).cooldown(2));
     auto metrics = xg::load_npy(d / "plateau_metrics.npy");
     std::vector<double> lrs{opt.lr(0)};
     for (int step = 0; step < 60; ++step) {

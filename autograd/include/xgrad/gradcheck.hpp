@@ -3,17 +3,17 @@
 #include <functional>
 #include <string>
 
+#include "xgrad/options.hpp"
 #include "xgrad/tensor.hpp"
 
 namespace xgrad {
 
+// torch.autograd.gradcheck's eps, atol and rtol: an entry passes when
+// |analytical − numerical| ≤ atol + rtol·|numerical|, numerical from central differences of step eps.
 struct GradcheckOptions {
-  GradcheckOptions& eps(double v) { eps_ = v; return *this; }
-  GradcheckOptions& atol(double v) { atol_ = v; return *this; }
-  GradcheckOptions& rtol(double v) { rtol_ = v; return *this; }
-  double eps_ = 1e-6;   // central-difference step
-  double atol_ = 1e-5;  // |analytical − numerical| ≤ atol + rtol·|numerical|
-  double rtol_ = 1e-3;
+  XG_ARG(double, eps) = 1e-6;
+  XG_ARG(double, atol) = 1e-5;
+  XG_ARG(double, rtol) = 1e-3;
 };
 
 struct GradcheckReport {

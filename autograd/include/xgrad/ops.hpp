@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "xgrad/options.hpp"
 #include "xgrad/tensor.hpp"
 
 namespace xgrad {
@@ -122,30 +123,31 @@ inline constexpr Reduction kNone = Reduction::None;
 inline constexpr Reduction kMean = Reduction::Mean;
 inline constexpr Reduction kSum = Reduction::Sum;
 
+// The loss options, as libtorch names them (the module's XLossOptions; XFuncOptions for the
+// functional form is the same struct).
 struct NLLLossOptions {
-  NLLLossOptions& weight(const Tensor& w) { weight_ = w; return *this; }
-  NLLLossOptions& ignore_index(int64_t i) { ignore_index_ = i; return *this; }
-  NLLLossOptions& reduction(Reduction r) { reduction_ = r; return *this; }
-  Tensor weight_;
-  int64_t ignore_index_ = -100;
-  Reduction reduction_ = kMean;
+  XG_ARG(Tensor, weight);  // per-class weight (C), or undefined
+  XG_ARG(int64_t, ignore_index) = -100;
+  XG_ARG(Reduction, reduction) = kMean;
 };
-
-struct CrossEntropyOptions {
-  CrossEntropyOptions& weight(const Tensor& w) { weight_ = w; return *this; }
-  CrossEntropyOptions& ignore_index(int64_t i) { ignore_index_ = i; return *this; }
-  CrossEntropyOptions& reduction(Reduction r) { reduction_ = r; return *this; }
-  CrossEntropyOptions& label_smoothing(double s) { label_smoothing_ = s; return *this; }
-  Tensor weight_;
-  int64_t ignore_index_ = -100;
-  Reduction reduction_ = kMean;
-  double label_smoothing_ = 0.0;
+struct CrossEntropyLossOptions {
+  XG_ARG(Tensor, weight);
+  XG_ARG(int64_t, ignore_index) = -100;
+  XG_ARG(Reduction, reduction) = kMean;
+  XG_ARG(double, label_smoothing) = 0.0;
 };
+struct MSELossOptions {
+  MSELossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT: libtorch's implicit form
+  XG_ARG(Reduction, reduction);
+};
+using NLLLossFuncOptions = NLLLossOptions;
+using CrossEntropyFuncOptions = CrossEntropyLossOptions;
+using MSELossFuncOptions = MSELossOptions;
 
 // input (N, C) or (N, C, d1, ...) or (C); target class indices (N) or (N, d1, ...) or ().
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLLossOptions& options = {});
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options = {});
-Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = kMean);
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyLossOptions& options = {});
+Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossOptions& options = {});
 
 // ---- comparisons of whole tensors (not recorded)
 bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);

@@ -14,6 +14,7 @@
 
 #include "xgrad/dtype.hpp"
 #include "xgrad/error.hpp"
+#include "xgrad/options.hpp"
 
 namespace xgrad {
 
@@ -53,15 +54,17 @@ struct TensorImpl {
   std::weak_ptr<autograd::Node> grad_accumulator;
 };
 
-// What factories take: a dtype (implicitly) or dtype + requires_grad, as libtorch's TensorOptions.
+// What factories take: a dtype (implicitly) or dtype + requires_grad, as libtorch's TensorOptions:
+// zeros({2}, xg::kFloat64), zeros({2}, xg::TensorOptions().dtype(xg::kFloat64).requires_grad(true)),
+// or zeros({2}, xg::dtype(xg::kFloat64).requires_grad(true)).
 struct TensorOptions {
   TensorOptions() = default;
   TensorOptions(ScalarType t) : dtype_(t) {}  // NOLINT: implicit on purpose
-  TensorOptions dtype(ScalarType t) const { auto o = *this; o.dtype_ = t; return o; }
-  TensorOptions requires_grad(bool r = true) const { auto o = *this; o.requires_grad_ = r; return o; }
-  ScalarType dtype_ = kFloat32;
-  bool requires_grad_ = false;
+  XG_ARG(ScalarType, dtype) = kFloat32;
+  XG_ARG(bool, requires_grad) = false;
 };
+inline TensorOptions dtype(ScalarType t) { return TensorOptions(t); }
+inline TensorOptions requires_grad(bool r = true) { return TensorOptions().requires_grad(r); }
 
 class Tensor {
  public:

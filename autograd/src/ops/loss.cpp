@@ -69,29 +69,29 @@ void check_targets(const Tensor& t, int64_t C, int64_t ignore, const char* op) {
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLLossOptions& o) {
   Rows r = to_rows(log_probs, target, "nll_loss");
   const int64_t C = r.x.sizes()[1];
-  check_weight(o.weight_, C, "nll_loss");
-  check_targets(r.target, C, o.ignore_index_, "nll_loss");
-  Tensor keep = r.target != scalar_tensor(static_cast<double>(o.ignore_index_), kInt64);
+  check_weight(o.weight(), C, "nll_loss");
+  check_targets(r.target, C, o.ignore_index(), "nll_loss");
+  Tensor keep = r.target != scalar_tensor(static_cast<double>(o.ignore_index()), kInt64);
   Tensor safe = where(keep, r.target, scalar_tensor(0, kInt64));
   Tensor picked = squeeze(gather(r.x, 1, unsqueeze(safe, 1)), 1);
   Tensor w = keep.to(r.x.dtype());
-  if (o.weight_.defined()) w = w * index_select(o.weight_.to(r.x.dtype()).detach(), 0, safe);
-  return reduce_rows(-picked * w, sum(w), o.reduction_, r.none_shape);
+  if (o.weight().defined()) w = w * index_select(o.weight().to(r.x.dtype()).detach(), 0, safe);
+  return reduce_rows(-picked * w, sum(w), o.reduction(), r.none_shape);
 }
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& o) {
-  XG_CHECK(o.label_smoothing_ >= 0.0 && o.label_smoothing_ <= 1.0,
-           "cross_entropy: label_smoothing must be between 0.0 and 1.0, got ", o.label_smoothing_);
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyLossOptions& o) {
+  XG_CHECK(o.label_smoothing() >= 0.0 && o.label_smoothing() <= 1.0,
+           "cross_entropy: label_smoothing must be between 0.0 and 1.0, got ", o.label_smoothing());
   Rows r = to_rows(logits, target, "cross_entropy");
   const Tensor& x = r.x;
   const int64_t N = x.sizes()[0], C = x.sizes()[1];
-  check_weight(o.weight_, C, "cross_entropy");
-  check_targets(r.target, C, o.ignore_index_, "cross_entropy");
+  check_weight(o.weight(), C, "cross_entropy");
+  check_targets(r.target, C, o.ignore_index(), "cross_entropy");
   const ScalarType dt = x.dtype();
-  Tensor weight = o.weight_.defined() ? o.weight_.to(dt).detach() : Tensor();
-  const double eps = o.label_smoothing_;
-  const int64_t ignore = o.ignore_index_;
-  const Reduction red = o.reduction_;
+  Tensor weight = o.weight().defined() ? o.weight().to(dt).detach() : Tensor();
+  const double eps = o.label_smoothing();
+  const int64_t ignore = o.ignore_index();
+  const Reduction red = o.reduction();
 
   // Forward, one pass per row: lse = logsumexp(x), nll = w_t·(lse − x_t), smooth = Σ_c w_c·(lse − x_c).
   Tensor per_row = empty({N}, dt), lse = empty({N}, dt);
@@ -193,7 +193,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
                 });
 }
 
-Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossOptions& options) {
+  const Reduction reduction = options.reduction();
   XG_CHECK(input.defined() && target.defined(), "mse_loss: input or target is undefined");
   XG_CHECK(input.sizes() == target.sizes(), "mse_loss: input shape ", input.sizes(), " and target shape ",
            target.sizes(), " differ");

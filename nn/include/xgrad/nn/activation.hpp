@@ -1,21 +1,44 @@
 #pragma once
-// Dropout and the activation functions as modules.
+// Dropout and the activation functions as modules, and the activation choice Transformer layers take.
+#include <functional>
 #include <string>
+#include <variant>
 
 #include "xgrad/nn/module.hpp"
 #include "xgrad/ops.hpp"
+#include "xgrad/options.hpp"
+
+namespace xgrad {
+
+// A built-in activation, as libtorch's torch::kReLU / torch::kGELU.
+enum class Activation { ReLU, GELU };
+inline constexpr Activation kReLU = Activation::ReLU;
+inline constexpr Activation kGELU = Activation::GELU;
+
+}  // namespace xgrad
 
 namespace xgrad::nn {
+
+// What a Transformer layer's activation may be (libtorch's activation_t): kReLU, kGELU or any
+// callable Tensor -> Tensor.
+using activation_t = std::variant<Activation, std::function<Tensor(const Tensor&)>>;
+Tensor apply_activation(const Tensor& x, const activation_t& activation);
+
+struct DropoutOptions {
+  DropoutOptions(double p = 0.5) : p_(p) {}  // NOLINT: implicit, as libtorch's
+  XG_ARG(double, p);
+};
 
 // Zeroes elements with probability p (scaling the rest by 1/(1−p)) in training mode only.
 class DropoutImpl : public Module {
  public:
-  explicit DropoutImpl(double p = 0.5) : p(p) {
-    XG_CHECK(p >= 0.0 && p <= 1.0, "Dropout: probability has to be between 0 and 1, but got ", p);
+  explicit DropoutImpl(const DropoutOptions& options = {}) : options(options) {
+    XG_CHECK(options.p() >= 0.0 && options.p() <= 1.0, "Dropout: probability has to be between 0 and 1, but got ",
+             options.p());
   }
-  Tensor forward(const Tensor& x) { return dropout(x, p, is_training()); }
-  void pretty_print(std::ostream& os) const override { os << "Dropout(p=" << p << ")"; }
-  double p;
+  Tensor forward(const Tensor& x) { return dropout(x, options.p(), is_training()); }
+  void pretty_print(std::ostream& os) const override { os << "Dropout(p=" << options.p() << ")"; }
+  DropoutOptions options;
 };
 XG_MODULE(Dropout);
 
@@ -25,11 +48,16 @@ class ReLUImpl : public Module {
 };
 XG_MODULE(ReLU);
 
+// approximate: "none" (the erf form) or "tanh", the string libtorch takes.
+struct GELUOptions {
+  XG_ARG(std::string, approximate) = "none";
+};
+
 class GELUImpl : public Module {
  public:
-  explicit GELUImpl(std::string approximate = "none") : approximate(std::move(approximate)) {}
-  Tensor forward(const Tensor& x) { return gelu(x, approximate); }
-  std::string approximate;
+  explicit GELUImpl(const GELUOptions& options = {}) : options(options) {}
+  Tensor forward(const Tensor& x) { return gelu(x, options.approximate()); }
+  GELUOptions options;
 };
 XG_MODULE(GELU);
 

@@ -24,23 +24,39 @@ std::pair<Tensor, Tensor> scaled_dot_product_attention_with_weights(const Tensor
                                                                     const Tensor& attn_mask = {}, double dropout_p = 0.0,
                                                                     bool is_causal = false);
 
+struct DotProductAttentionOptions {
+  DotProductAttentionOptions(double dropout = 0.0) : dropout_(dropout) {}  // NOLINT: as DropoutOptions
+  XG_ARG(double, dropout);
+};
+
 // d2l's scaled dot-product attention with valid lengths; keeps the last weights for heatmaps.
 class DotProductAttentionImpl : public Module {
  public:
-  explicit DotProductAttentionImpl(double dropout = 0.0) : dropout(dropout) {}
+  explicit DotProductAttentionImpl(const DotProductAttentionOptions& options = {});
   Tensor forward(const Tensor& queries, const Tensor& keys, const Tensor& values, const Tensor& valid_lens = {});
-  double dropout;
+  DotProductAttentionOptions options;
   Tensor attention_weights;  // (B, L, S), from the last forward
 };
 XG_MODULE(DotProductAttention);
 
+struct AdditiveAttentionOptions {
+  AdditiveAttentionOptions(int64_t key_size, int64_t query_size, int64_t num_hiddens)
+      : key_size_(key_size), query_size_(query_size), num_hiddens_(num_hiddens) {}
+  XG_ARG(int64_t, key_size);
+  XG_ARG(int64_t, query_size);
+  XG_ARG(int64_t, num_hiddens);
+  XG_ARG(double, dropout) = 0.0;
+};
+
 // Bahdanau's additive attention: score(q, k) = w_vᵀ tanh(W_q q + W_k k).
 class AdditiveAttentionImpl : public Module {
  public:
-  AdditiveAttentionImpl(int64_t key_size, int64_t query_size, int64_t num_hiddens, double dropout = 0.0);
+  AdditiveAttentionImpl(int64_t key_size, int64_t query_size, int64_t num_hiddens, double dropout = 0.0)
+      : AdditiveAttentionImpl(AdditiveAttentionOptions(key_size, query_size, num_hiddens).dropout(dropout)) {}
+  explicit AdditiveAttentionImpl(const AdditiveAttentionOptions& options);
   Tensor forward(const Tensor& queries, const Tensor& keys, const Tensor& values, const Tensor& valid_lens = {});
+  AdditiveAttentionOptions options;
   Linear W_k{nullptr}, W_q{nullptr}, w_v{nullptr};
-  double dropout;
   Tensor attention_weights;  // (B, L, S), from the last forward
 };
 XG_MODULE(AdditiveAttention);

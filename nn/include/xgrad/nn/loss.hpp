@@ -1,5 +1,5 @@
 #pragma once
-// Losses as modules, over the functional losses in ops.hpp.
+// Losses as modules, over the functional losses in ops.hpp; each takes libtorch's XLossOptions.
 #include "xgrad/nn/module.hpp"
 #include "xgrad/ops.hpp"
 
@@ -7,9 +7,9 @@ namespace xgrad::nn {
 
 class CrossEntropyLossImpl : public Module {
  public:
-  explicit CrossEntropyLossImpl(CrossEntropyOptions options = {}) : options(std::move(options)) {}
+  explicit CrossEntropyLossImpl(CrossEntropyLossOptions options = {}) : options(std::move(options)) {}
   Tensor forward(const Tensor& logits, const Tensor& target) { return cross_entropy(logits, target, options); }
-  CrossEntropyOptions options;
+  CrossEntropyLossOptions options;
 };
 XG_MODULE(CrossEntropyLoss);
 
@@ -23,9 +23,9 @@ XG_MODULE(NLLLoss);
 
 class MSELossImpl : public Module {
  public:
-  explicit MSELossImpl(Reduction reduction = kMean) : reduction(reduction) {}
-  Tensor forward(const Tensor& input, const Tensor& target) { return mse_loss(input, target, reduction); }
-  Reduction reduction;
+  explicit MSELossImpl(MSELossOptions options = {}) : options(options) {}
+  Tensor forward(const Tensor& input, const Tensor& target) { return mse_loss(input, target, options); }
+  MSELossOptions options;
 };
 XG_MODULE(MSELoss);
 

@@ -20,9 +20,9 @@ struct TransformerLayerOptions {
   XG_ARG(int64_t, nhead);
   XG_ARG(int64_t, dim_feedforward) = 2048;
   XG_ARG(double, dropout) = 0.1;
-  XG_ARG(std::string, activation) = "relu";  // "relu" or "gelu"
+  XG_ARG(activation_t, activation) = kReLU;  // kReLU, kGELU or a callable
   XG_ARG(double, layer_norm_eps) = 1e-5;
-  XG_ARG(bool, norm_first) = false;          // pre-LN when true
+  XG_ARG(bool, norm_first) = false;  // pre-LN when true
 };
 using TransformerEncoderLayerOptions = TransformerLayerOptions;
 using TransformerDecoderLayerOptions = TransformerLayerOptions;
@@ -85,11 +85,29 @@ class TransformerDecoderLayerImpl : public Module {
 };
 XG_MODULE(TransformerDecoderLayer);
 
+// A stack of num_layers fresh layers (each initialised independently); final_norm adds "norm".
+struct TransformerEncoderOptions {
+  TransformerEncoderOptions(TransformerEncoderLayerOptions encoder_layer, int64_t num_layers)
+      : encoder_layer_(std::move(encoder_layer)), num_layers_(num_layers) {}
+  XG_ARG(TransformerEncoderLayerOptions, encoder_layer);
+  XG_ARG(int64_t, num_layers);
+  XG_ARG(bool, final_norm) = false;
+};
+struct TransformerDecoderOptions {
+  TransformerDecoderOptions(TransformerDecoderLayerOptions decoder_layer, int64_t num_layers)
+      : decoder_layer_(std::move(decoder_layer)), num_layers_(num_layers) {}
+  XG_ARG(TransformerDecoderLayerOptions, decoder_layer);
+  XG_ARG(int64_t, num_layers);
+  XG_ARG(bool, final_norm) = false;
+};
+
 class TransformerEncoderImpl : public Module {
  public:
-  // num_layers fresh layers (each initialised independently); final_norm adds "norm".
-  TransformerEncoderImpl(const TransformerLayerOptions& layer, int64_t num_layers, bool final_norm = false);
+  TransformerEncoderImpl(const TransformerLayerOptions& layer, int64_t num_layers, bool final_norm = false)
+      : TransformerEncoderImpl(TransformerEncoderOptions(layer, num_layers).final_norm(final_norm)) {}
+  explicit TransformerEncoderImpl(const TransformerEncoderOptions& options);
   Tensor forward(const Tensor& src, const Tensor& mask = {}, const Tensor& src_key_padding_mask = {});
+  TransformerEncoderOptions options;
   std::shared_ptr<ModuleListOf<TransformerEncoderLayer>> layers;
   LayerNorm norm{nullptr};
 };
@@ -97,25 +115,33 @@ XG_MODULE(TransformerEncoder);
 
 class TransformerDecoderImpl : public Module {
  public:
-  TransformerDecoderImpl(const TransformerLayerOptions& layer, int64_t num_layers, bool final_norm = false);
+  TransformerDecoderImpl(const TransformerLayerOptions& layer, int64_t num_layers, bool final_norm = false)
+      : TransformerDecoderImpl(TransformerDecoderOptions(layer, num_layers).final_norm(final_norm)) {}
+  explicit TransformerDecoderImpl(const TransformerDecoderOptions& options);
   Tensor forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask = {}, const Tensor& memory_mask = {},
                  const Tensor& tgt_key_padding_mask = {}, const Tensor& memory_key_padding_mask = {});
   // Decodes one position for every sequence in the batch; cache grows by one step per call.
   Tensor forward_step(const Tensor& tgt_step, const Tensor& memory, DecoderCache& cache,
                       const Tensor& memory_key_padding_mask = {});
+  TransformerDecoderOptions options;
   std::shared_ptr<ModuleListOf<TransformerDecoderLayer>> layers;
   LayerNorm norm{nullptr};
 };
 XG_MODULE(TransformerDecoder);
 
+// libtorch's constructors: TransformerOptions(d_model, nhead) and
+// TransformerOptions(d_model, nhead, num_encoder_layers, num_decoder_layers).
 struct TransformerOptions {
-  XG_ARG(int64_t, d_model) = 512;
-  XG_ARG(int64_t, nhead) = 8;
+  TransformerOptions(int64_t d_model = 512, int64_t nhead = 8) : d_model_(d_model), nhead_(nhead) {}
+  TransformerOptions(int64_t d_model, int64_t nhead, int64_t num_encoder_layers, int64_t num_decoder_layers)
+      : d_model_(d_model), nhead_(nhead), num_encoder_layers_(num_encoder_layers), num_decoder_layers_(num_decoder_layers) {}
+  XG_ARG(int64_t, d_model);
+  XG_ARG(int64_t, nhead);
   XG_ARG(int64_t, num_encoder_layers) = 6;
   XG_ARG(int64_t, num_decoder_layers) = 6;
   XG_ARG(int64_t, dim_feedforward) = 2048;
   XG_ARG(double, dropout) = 0.1;
-  XG_ARG(std::string, activation) = "relu";
+  XG_ARG(activation_t, activation) = kReLU;
   XG_ARG(double, layer_norm_eps) = 1e-5;
   XG_ARG(bool, norm_first) = false;
 };

@@ -18,9 +18,14 @@ struct AdagradOptions {
   XG_ARG(double, eps) = 1e-10;
 
  public:
-  void validate() const;
-  Hyper to_hyper() const;
-  void from_hyper(const Hyper& h);
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("lr", o.lr_, kNonNegative);
+    f("lr_decay", o.lr_decay_, kNonNegative);
+    f("weight_decay", o.weight_decay_, kNonNegative);
+    f("initial_accumulator_value", o.initial_accumulator_value_, kNonNegative);
+    f("eps", o.eps_, kNonNegative);
+  }
 };
 
 struct RMSpropOptions {
@@ -34,9 +39,15 @@ struct RMSpropOptions {
   XG_ARG(bool, centered) = false;
 
  public:
-  void validate() const;
-  Hyper to_hyper() const;
-  void from_hyper(const Hyper& h);
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("lr", o.lr_, kNonNegative);
+    f("alpha", o.alpha_, kNonNegative);
+    f("eps", o.eps_, kNonNegative);
+    f("weight_decay", o.weight_decay_, kNonNegative);
+    f("momentum", o.momentum_, kNonNegative);
+    f("centered", o.centered_);
+  }
 };
 
 struct AdadeltaOptions {
@@ -48,9 +59,13 @@ struct AdadeltaOptions {
   XG_ARG(double, weight_decay) = 0.0;
 
  public:
-  void validate() const;
-  Hyper to_hyper() const;
-  void from_hyper(const Hyper& h);
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("lr", o.lr_, kNonNegative);
+    f("rho", o.rho_, kUnitClosed);
+    f("eps", o.eps_, kNonNegative);
+    f("weight_decay", o.weight_decay_, kNonNegative);
+  }
 };
 
 struct AdamOptions {
@@ -64,9 +79,16 @@ struct AdamOptions {
   XG_ARG(bool, maximize) = false;
 
  public:
-  void validate() const;
-  Hyper to_hyper() const;
-  void from_hyper(const Hyper& h);
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("lr", o.lr_, kNonNegative);
+    f("beta1", o.betas_.first, kUnitOpen);
+    f("beta2", o.betas_.second, kUnitOpen);
+    f("eps", o.eps_, kNonNegative);
+    f("weight_decay", o.weight_decay_, kNonNegative);
+    f("amsgrad", o.amsgrad_);
+    f("maximize", o.maximize_);
+  }
 };
 
 // AdamW's options are Adam's with decoupled weight decay (default 1e-2).

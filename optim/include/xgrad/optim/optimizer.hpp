@@ -1,9 +1,11 @@
 #pragma once
 // The optimizer base: parameter groups with their own options, zero_grad, step (optionally with
 // a closure), and state that saves to .npz and loads back exactly (training resumes bit for bit).
+#include <cmath>
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -61,9 +63,52 @@ class Optimizer {
 // LayerNorm weights and other vectors (dim < 2) do not. Returns {decay, no_decay}.
 std::pair<TensorList, TensorList> split_weight_decay(const NamedTensors& named_parameters);
 
-// Checks shared by every optimizer's options.
-void check_lr(double lr, const char* who);
-void check_in_range(double v, double lo, double hi, bool hi_open, const char* what, const char* who);
+// ---- hyper-parameters declared once
+// Each options struct lists its hyper-parameters in one static function,
+//
+//   template <class Self, class F> static void fields(Self& o, F&& f) {
+//     f("lr", o.lr_, kNonNegative);  f("amsgrad", o.amsgrad_);  ...
+//   }
+//
+// (name, field, and for numbers the range they must lie in), and everything else derives from that
+// list: validate() (plus an optional `void check() const` for rules across fields), the group's
+// entries in state dicts, and lookup by name for schedulers (Optimizer::hyper / set_hyper).
+struct Range {
+  double lo, hi;
+  bool hi_open;  // [lo, hi) when true, [lo, hi] otherwise
+};
+inline constexpr Range kNonNegative{0.0, INFINITY, true};
+inline constexpr Range kUnitOpen{0.0, 1.0, true};     // [0, 1)
+inline constexpr Range kUnitClosed{0.0, 1.0, false};  // [0, 1]
+inline constexpr Range kFinite{-INFINITY, INFINITY, true};
+
+// Throws "<who>: invalid <what>: v (must be in [lo, hi))" unless v is finite and in range.
+void check_in_range(double v, const Range& range, const char* what, const char* who);
+
+template <class Options>
+void validate_options(const Options& o) {
+  Options::fields(o, [&](const char* name, const auto& value, auto... range) {
+    const char* what = std::string_view(name) == "lr" ? "learning rate" : name;  // torch's word for it
+    if constexpr (sizeof...(range) > 0) check_in_range(static_cast<double>(value), range..., what, Options::kName);
+  });
+  if constexpr (requires { o.check(); }) o.check();
+}
+template <class Options>
+Hyper to_hyper(const Options& o) {
+  Hyper h;
+  Options::fields(o, [&](const char* name, const auto& value, auto...) { h[name] = static_cast<double>(value); });
+  return h;
+}
+// Sets every field named in h (bools from 0/1); names h lacks keep their values.
+template <class Options>
+void from_hyper(Options& o, const Hyper& h) {
+  Options::fields(o, [&](const char* name, auto& value, auto...) {
+    auto it = h.find(name);
+    if (it == h.end()) return;
+    using V = std::remove_reference_t<decltype(value)>;
+    value = std::is_same_v<V, bool> ? static_cast<V>(it->second != 0) : static_cast<V>(it->second);
+  });
+}
 
 // The typed half of an optimizer: groups of (params, Options).
 template <class Options>
@@ -78,7 +123,7 @@ class OptimizerWithOptions : public Optimizer {
   }
 
   void add_param_group(const TensorList& params, const Options& options) {
-    options.validate();
+    validate_options(options);
     add_params(params, Options::kName);
     options_.push_back(options);
   }
@@ -86,11 +131,11 @@ class OptimizerWithOptions : public Optimizer {
     XG_CHECK(group < options_.size(), Options::kName, ": no parameter group ", group);
     return options_[group];
   }
-  Hyper hyper(size_t group) const override { return options_.at(group).to_hyper(); }
+  Hyper hyper(size_t group) const override { return to_hyper(options_.at(group)); }
   void set_hyper(size_t group, const Hyper& h) override {
     Options o = options_.at(group);
-    o.from_hyper(h);
-    o.validate();
+    from_hyper(o, h);
+    validate_options(o);
     options_.at(group) = o;
   }
 

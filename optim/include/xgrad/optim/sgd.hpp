@@ -15,9 +15,16 @@ struct SGDOptions {
   XG_ARG(bool, maximize) = false;
 
  public:
-  void validate() const;
-  Hyper to_hyper() const;
-  void from_hyper(const Hyper& h);
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("lr", o.lr_, kNonNegative);
+    f("momentum", o.momentum_, kNonNegative);
+    f("dampening", o.dampening_, kFinite);
+    f("weight_decay", o.weight_decay_, kNonNegative);
+    f("nesterov", o.nesterov_);
+    f("maximize", o.maximize_);
+  }
+  void check() const;  // Nesterov needs momentum and no dampening
 };
 
 // torch.optim.SGD (1.13): d = g + wd·p; buf = μ·buf + (1−dampening)·d (buf = d at first);
