@@ -1,5 +1,6 @@
-// The backward pass: count dependencies, then run nodes newest-first once all their gradients
-// have arrived, summing gradients that meet at a node.
+// The backward pass (GraphTask): seed the roots, discover the nodes that must run, count the
+// gradients each will receive, then run them newest-first once all have arrived, summing
+// gradients that meet at a node.
 #include "xgrad/engine.hpp"
 
 #include <cmath>
@@ -59,155 +60,199 @@ struct CompareSeq {
   bool operator()(const Node* a, const Node* b) const { return a->sequence_nr < b->sequence_nr; }
 };
 
-// outputs/grad_outputs seed the pass. With `inputs`, gradients arriving there are returned and
-// only the nodes leading to them run; without, every leaf's AccumulateGrad runs.
-TensorList run_backward(const TensorList& outputs, const TensorList& grad_outputs, bool keep_graph,
-                        bool create_graph, const TensorList& inputs, bool allow_unused, const char* api) {
-  XG_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), api, ": got ", outputs.size(),
-           " outputs but ", grad_outputs.size(), " grad_outputs");
-  XG_CHECK(!outputs.empty(), api, ": no outputs to differentiate");
+// One backward pass, in the order its methods are called: seed, capture, discover, count, execute,
+// results. outputs/grad_outputs seed the pass. With `inputs` (xg::grad), gradients arriving there
+// are returned and only the nodes leading to them run; without (backward), every leaf's
+// AccumulateGrad runs.
+class GraphTask {
+ public:
+  GraphTask(const char* api, bool keep_graph, bool create_graph)
+      : api_(api), keep_graph_(keep_graph), create_graph_(create_graph) {
+    nodes_.reserve(64);
+  }
 
-  std::vector<Edge> roots;
-  TensorList root_grads;
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    const Tensor& out = outputs[i];
-    XG_CHECK(out.defined(), api, ": output ", i, " is undefined");
-    XG_CHECK(out.requires_grad(), api, ": element ", i,
-             " of tensors does not require grad and does not have a grad_fn");
-    Tensor g = grad_outputs.empty() ? Tensor() : grad_outputs[i];
-    if (!g.defined()) {
-      XG_CHECK(out.numel() == 1, api, ": grad can be implicitly created only for scalar outputs; output ", i,
-               " has shape ", out.sizes(), ", pass a gradient of that shape");
-      g = ones_like(out);
-    } else {
-      XG_CHECK(g.sizes() == out.sizes(), api, ": mismatch in shape: grad_output[", i, "] has a shape of ",
-               g.sizes(), " and output[", i, "] has a shape of ", out.sizes());
-      if (g.dtype() != out.dtype()) g = g.to(out.dtype());
+  // The roots: each output's gradient edge and its initial gradient (ones for a scalar).
+  void seed(const TensorList& outputs, const TensorList& grad_outputs) {
+    XG_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), api_, ": got ", outputs.size(),
+             " outputs but ", grad_outputs.size(), " grad_outputs");
+    XG_CHECK(!outputs.empty(), api_, ": no outputs to differentiate");
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const Tensor& out = outputs[i];
+      XG_CHECK(out.defined(), api_, ": output ", i, " is undefined");
+      XG_CHECK(out.requires_grad(), api_, ": element ", i,
+               " of tensors does not require grad and does not have a grad_fn");
+      Tensor g = grad_outputs.empty() ? Tensor() : grad_outputs[i];
+      if (!g.defined()) {
+        XG_CHECK(out.numel() == 1, api_, ": grad can be implicitly created only for scalar outputs; output ", i,
+                 " has shape ", out.sizes(), ", pass a gradient of that shape");
+        g = ones_like(out);
+      } else {
+        XG_CHECK(g.sizes() == out.sizes(), api_, ": mismatch in shape: grad_output[", i, "] has a shape of ",
+                 g.sizes(), " and output[", i, "] has a shape of ", out.sizes());
+        if (g.dtype() != out.dtype()) g = g.to(out.dtype());
+      }
+      roots_.push_back(autograd::gradient_edge(out));
+      root_grads_.push_back(g);
     }
-    roots.push_back(autograd::gradient_edge(out));
-    root_grads.push_back(g);
   }
 
-  // Where to capture gradients for xg::grad.
-  std::unordered_map<Node*, std::vector<std::pair<uint32_t, size_t>>> captures;
-  std::vector<std::shared_ptr<Node>> keep_alive;  // accumulators made here for leaf inputs
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    XG_CHECK(inputs[i].defined() && inputs[i].requires_grad(), api, ": input ", i,
-             " does not require grad; call requires_grad_() on it first");
-    Edge e = autograd::gradient_edge(inputs[i]);
-    keep_alive.push_back(e.fn);
-    captures[e.fn.get()].push_back({e.input_nr, i});
+  // xg::grad: where each input's gradient arrives (its grad_fn, or its leaf accumulator).
+  void capture(const TensorList& inputs) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      XG_CHECK(inputs[i].defined() && inputs[i].requires_grad(), api_, ": input ", i,
+               " does not require grad; call requires_grad_() on it first");
+      Edge e = autograd::gradient_edge(inputs[i]);
+      keep_alive_.push_back(e.fn);
+      captures_[e.fn.get()].push_back({e.input_nr, i});
+    }
+    accumulate_leaves_ = inputs.empty();
+    results_.resize(inputs.size());
   }
-  const bool accumulate_leaves = inputs.empty();
 
-  // Everything the pass knows about a node, in one table (one hash entry per node: this
-  // bookkeeping is most of the cost of a backward through tiny tensors).
-  struct State {
-    bool needed = false;  // for backward() every node; for grad() those on a path to an input
-    bool queued = false;
-    int deps = 0;         // needed edges pointing here whose gradient has not arrived yet
-    TensorList buffer;    // gradients summed so far, one per forward output
-  };
-  std::unordered_map<Node*, State> nodes;
-  nodes.reserve(64);
-  {
-    // Iterative post-order DFS: graphs can be far deeper than the C++ stack.
+  // Finds every node reachable from the roots and marks those that must run: for backward() all
+  // of them; for grad() those on a path to an input. Iterative post-order DFS: graphs can be far
+  // deeper than the C++ stack.
+  void discover() {
     std::vector<std::pair<Node*, size_t>> stack;
-    for (auto& r : roots) {
-      if (!nodes.try_emplace(r.fn.get()).second) continue;
+    for (auto& r : roots_) {
+      if (!nodes_.try_emplace(r.fn.get()).second) continue;
       stack.push_back({r.fn.get(), 0});
       while (!stack.empty()) {
         Node* n = stack.back().first;
         size_t i = stack.back().second++;
         if (i < n->next_edges.size()) {
           Node* child = n->next_edges[i].fn.get();
-          if (child && nodes.try_emplace(child).second) stack.push_back({child, 0});
+          if (child && nodes_.try_emplace(child).second) stack.push_back({child, 0});
           continue;
         }
-        bool need = accumulate_leaves || captures.count(n);
+        bool need = accumulate_leaves_ || captures_.count(n);
         for (auto& e : n->next_edges)
-          if (e.valid() && nodes[e.fn.get()].needed) need = true;
-        nodes[n].needed = need;
+          if (e.valid() && nodes_[e.fn.get()].needed) need = true;
+        nodes_[n].needed = need;
         stack.pop_back();
       }
     }
   }
+
   // Every ancestor of a needed node is needed, so counting the needed edges out of needed nodes
   // counts exactly the gradients each node will receive.
-  for (auto& [n, st] : nodes) {
-    if (!st.needed) continue;
-    for (auto& e : n->next_edges)
-      if (e.valid()) {
-        State& child = nodes[e.fn.get()];
-        if (child.needed) ++child.deps;
-      }
+  void count_dependencies() {
+    for (auto& [n, st] : nodes_) {
+      if (!st.needed) continue;
+      for (auto& e : n->next_edges)
+        if (e.valid()) {
+          State& child = nodes_[e.fn.get()];
+          if (child.needed) ++child.deps;
+        }
+    }
   }
 
-  auto buffer_of = [&](Node* n) -> TensorList& {
-    auto& b = nodes[n].buffer;
+  // Runs the needed nodes newest-first, each once all its gradients have arrived.
+  void execute() {
+    AutoGradMode mode(create_graph_);
+    for (size_t i = 0; i < roots_.size(); ++i)
+      accumulate(buffer_of(roots_[i].fn.get())[roots_[i].input_nr], root_grads_[i]);
+    std::priority_queue<Node*, std::vector<Node*>, CompareSeq> ready;
+    for (auto& r : roots_) {
+      State& st = nodes_[r.fn.get()];
+      if (st.needed && st.deps == 0 && !st.queued) st.queued = true, ready.push(r.fn.get());
+    }
+    while (!ready.empty()) {
+      Node* node = ready.top();
+      ready.pop();
+      for (Node* child : run(*node)) ready.push(child);
+    }
+  }
+
+  // xg::grad's gradients, one per input (detached unless create_graph).
+  TensorList results(bool allow_unused) {
+    if (!accumulate_leaves_ && !allow_unused)
+      for (size_t i = 0; i < results_.size(); ++i)
+        XG_CHECK(results_[i].defined(), api_, ": input ", i,
+                 " appears to not have been used in the graph; pass allow_unused=true if this is intended");
+    if (!create_graph_)
+      for (auto& r : results_)
+        if (r.defined() && r.requires_grad()) r = r.detach();
+    return std::move(results_);
+  }
+
+ private:
+  // Everything the pass knows about a node, in one table (one hash entry per node: this
+  // bookkeeping is most of the cost of a backward through tiny tensors).
+  struct State {
+    bool needed = false;
+    bool queued = false;
+    int deps = 0;       // needed edges pointing here whose gradient has not arrived yet
+    TensorList buffer;  // gradients summed so far, one per forward output
+  };
+
+  TensorList& buffer_of(Node* n) {
+    auto& b = nodes_[n].buffer;
     if (b.empty()) b.resize(std::max<size_t>(n->output_meta.size(), 1));
     return b;
-  };
-  AutoGradMode mode(create_graph);
-  for (size_t i = 0; i < roots.size(); ++i) accumulate(buffer_of(roots[i].fn.get())[roots[i].input_nr], root_grads[i]);
-
-  std::priority_queue<Node*, std::vector<Node*>, CompareSeq> ready;
-  for (auto& r : roots) {
-    State& st = nodes[r.fn.get()];
-    if (st.needed && st.deps == 0 && !st.queued) st.queued = true, ready.push(r.fn.get());
   }
 
-  TensorList results(inputs.size());
-  while (!ready.empty()) {
-    Node* node = ready.top();
-    ready.pop();
-    TensorList grads = std::move(buffer_of(node));  // leaves the node's buffer empty
-
-    for (size_t i = 0; i < node->retained.size() && i < grads.size(); ++i) {
-      auto impl = node->retained[i].lock();
+  // Runs one node on its summed gradients and passes what it returns on; returns the children
+  // that have now received all their gradients.
+  std::vector<Node*> run(Node& node) {
+    TensorList grads = std::move(buffer_of(&node));  // leaves the node's buffer empty
+    for (size_t i = 0; i < node.retained.size() && i < grads.size(); ++i) {
+      auto impl = node.retained[i].lock();
       if (!impl || !grads[i].defined()) continue;
       Tensor held(impl);
-      Tensor g = create_graph ? grads[i] : grads[i].detach().clone();
+      Tensor g = create_graph_ ? grads[i] : grads[i].detach().clone();
       held.set_grad(held.grad().defined() ? held.grad() + g : g);
     }
-    auto cap = captures.find(node);
-    if (cap != captures.end())
-      for (auto& [input_nr, idx] : cap->second) results[idx] = grads[input_nr];
+    auto cap = captures_.find(&node);
+    if (cap != captures_.end())
+      for (auto& [input_nr, idx] : cap->second) results_[idx] = grads[input_nr];
 
-    bool is_leaf_acc = dynamic_cast<autograd::AccumulateGrad*>(node) != nullptr;
-    if (is_leaf_acc && !accumulate_leaves) continue;  // xg::grad: captured above, .grad() untouched
-
+    const bool is_leaf_acc = dynamic_cast<autograd::AccumulateGrad*>(&node) != nullptr;
+    if (is_leaf_acc && !accumulate_leaves_) return {};  // xg::grad: captured above, .grad() untouched
     bool any_child = false;
-    for (auto& e : node->next_edges) any_child |= e.valid() && nodes[e.fn.get()].needed;
+    for (auto& e : node.next_edges) any_child |= e.valid() && nodes_[e.fn.get()].needed;
     if (!is_leaf_acc && !any_child) {
-      if (!keep_graph) node->release_variables();
-      continue;
+      if (!keep_graph_) node.release_variables();
+      return {};
     }
 
     // Custom nodes may be handed undefined gradients; built-in nodes treat them as zero.
-    TensorList out = node->apply(std::move(grads));
-    if (!keep_graph) node->release_variables();
-    if (is_leaf_acc) continue;
-    validate_outputs(*node, out);
-
-    for (size_t i = 0; i < node->next_edges.size(); ++i) {
-      const Edge& e = node->next_edges[i];
+    TensorList out = node.apply(std::move(grads));
+    if (!keep_graph_) node.release_variables();
+    if (is_leaf_acc) return {};
+    validate_outputs(node, out);
+    std::vector<Node*> ready;
+    for (size_t i = 0; i < node.next_edges.size(); ++i) {
+      const Edge& e = node.next_edges[i];
       if (!e.valid()) continue;
-      State& child = nodes[e.fn.get()];
+      State& child = nodes_[e.fn.get()];
       if (!child.needed) continue;
       accumulate(buffer_of(e.fn.get())[e.input_nr], out[i]);
-      if (--child.deps == 0) ready.push(e.fn.get());
+      if (--child.deps == 0) ready.push_back(e.fn.get());
     }
+    return ready;
   }
 
-  if (!inputs.empty() && !allow_unused)
-    for (size_t i = 0; i < results.size(); ++i)
-      XG_CHECK(results[i].defined(), api, ": input ", i,
-               " appears to not have been used in the graph; pass allow_unused=true if this is intended");
-  if (!create_graph)
-    for (auto& r : results)
-      if (r.defined() && r.requires_grad()) r = r.detach();
-  return results;
+  const char* api_;
+  bool keep_graph_, create_graph_;
+  bool accumulate_leaves_ = true;
+  std::vector<Edge> roots_;
+  TensorList root_grads_;
+  std::unordered_map<Node*, std::vector<std::pair<uint32_t, size_t>>> captures_;
+  std::vector<std::shared_ptr<Node>> keep_alive_;  // accumulators made here for leaf inputs
+  std::unordered_map<Node*, State> nodes_;
+  TensorList results_;
+};
+
+TensorList run_backward(const TensorList& outputs, const TensorList& grad_outputs, bool keep_graph,
+                        bool create_graph, const TensorList& inputs, bool allow_unused, const char* api) {
+  GraphTask task(api, keep_graph, create_graph);
+  task.seed(outputs, grad_outputs);
+  task.capture(inputs);
+  task.discover();
+  task.count_dependencies();
+  task.execute();
+  return task.results(allow_unused);
 }
 
 }  // namespace

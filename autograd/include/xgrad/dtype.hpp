@@ -60,7 +60,7 @@ template <> struct dtype_of<double> { static constexpr ScalarType value = kFloat
 template <> struct dtype_of<int64_t> { static constexpr ScalarType value = kInt64; };
 template <> struct dtype_of<bool> { static constexpr ScalarType value = kBool; };
 
-// dispatch(dtype, op, [&]<class T>() { ... }) calls the lambda with T = the dtype's C++ type.
+// dispatch(dtype, [&]<class T>() { ... }) calls the lambda with T = the dtype's C++ type.
 template <class F>
 decltype(auto) dispatch(ScalarType t, F&& f) {
   switch (t) {

@@ -6,12 +6,12 @@
 #include <string>
 
 #include "xgrad/options.hpp"
+#include "xgrad/shape.hpp"
 #include "xgrad/tensor.hpp"
 
 namespace xgrad {
 
-// ---- broadcasting (the one helper every backward uses to undo it)
-Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op = "broadcast");
+// ---- broadcasting (broadcast_shapes in shape.hpp; sum_to is the one helper every backward uses to undo it)
 // Sums `t` down to `shape` (the inverse of broadcasting `shape` up to t's shape).
 Tensor sum_to(const Tensor& t, const Shape& shape);
 
@@ -112,6 +112,10 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 // ---- fused kernels (one pass forward, one pass backward; twice differentiable)
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
+// Their backward as ops (PyTorch's names): the input's gradient from grad_output and the forward's
+// output; differentiable in both, so softmax is differentiable to any order.
+Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim);
+Tensor _log_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim);
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {},
                   const Tensor& bias = {}, double eps = 1e-5);
 // Zeroes each element with probability p and scales the rest by 1/(1-p) when train is true.

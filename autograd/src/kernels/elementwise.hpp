@@ -7,7 +7,7 @@
 #include <xtensor/xnoalias.hpp>
 
 #include "kernels/broadcast_loop.hpp"
-#include "xgrad/ops.hpp"
+#include "xgrad/shape.hpp"
 #include "xgrad/tensor.hpp"
 
 namespace xgrad::kernels {

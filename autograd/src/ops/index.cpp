@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "kernels/elementwise.hpp"
-#include "ops/dims.hpp"
+#include "dims.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/record.hpp"
 

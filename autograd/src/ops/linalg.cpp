@@ -1,6 +1,6 @@
 // Matrix products on BLAS: matmul (numpy semantics) and the fused linear layer.
 #include "kernels/gemm.hpp"
-#include "ops/dims.hpp"
+#include "dims.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/record.hpp"
 

@@ -3,9 +3,8 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/parallel.hpp"
-#include "kernels/vec_math.hpp"
-#include "ops/dims.hpp"
+#include "dims.hpp"
+#include "kernels/cross_entropy.hpp"
 #include "xgrad/grad_mode.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/random.hpp"
@@ -93,41 +92,12 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   const int64_t ignore = o.ignore_index();
   const Reduction red = o.reduction();
 
-  // Forward, one pass per row: lse = logsumexp(x), nll = w_t·(lse − x_t), smooth = Σ_c w_c·(lse − x_c).
   Tensor per_row = empty({N}, dt), lse = empty({N}, dt);
   double denom = 0;
   dispatch_floating(dt, "cross_entropy", [&]<class T>() {
-    const T* px = x.data_ptr<T>();
-    const int64_t* pt = r.target.data_ptr<int64_t>();
-    const T* pw = weight.defined() ? weight.data_ptr<T>() : nullptr;
-    T* out = per_row.data_ptr<T>();
-    T* pl = lse.data_ptr<T>();
-    const int chunks = kernels::parallel_chunks(N, C);
-    std::vector<double> denoms(static_cast<size_t>(chunks), 0.0);  // per chunk, added in order below
-    kernels::parallel_for(N, chunks, [&](int chunk, int64_t begin, int64_t end) {
-      std::vector<T> scratch(static_cast<size_t>(C));
-      for (int64_t i = begin; i < end; ++i) {
-        const T* row = px + i * C;
-        const T m = kernels::row_max(row, C);
-        const T l = m + std::log(kernels::exp_shifted(row, scratch.data(), C, m));
-        pl[i] = l;
-        const int64_t t = pt[i];
-        if (t == ignore) { out[i] = 0; continue; }
-        const T wt = pw ? pw[t] : T(1);
-        denoms[static_cast<size_t>(chunk)] += wt;
-        using B = xsimd::batch<T>;
-        const B lb(l);
-        const T smooth =  // Σ_c w_c·(lse − x_c)
-            eps == 0 ? T(0)
-            : pw     ? kernels::row_reduce<T>(
-                       C, [&](int64_t c) { return B::load_unaligned(pw + c) * (lb - B::load_unaligned(row + c)); },
-                       [&](int64_t c) { return pw[c] * (l - row[c]); })
-                     : kernels::row_reduce<T>(
-                       C, [&](int64_t c) { return lb - B::load_unaligned(row + c); }, [&](int64_t c) { return l - row[c]; });
-        out[i] = T(1 - eps) * wt * (l - row[t]) + T(eps / C) * smooth;
-      }
-    });
-    for (double d : denoms) denom += d;
+    denom = kernels::cross_entropy_forward<T>(x.data_ptr<T>(), r.target.data_ptr<int64_t>(),
+                                              weight.defined() ? weight.data_ptr<T>() : nullptr, N, C, eps, ignore,
+                                              per_row.data_ptr<T>(), lse.data_ptr<T>());
   });
   Tensor den = scalar_tensor(denom, dt);
   Tensor loss;
@@ -135,61 +105,35 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   else if (red == kSum) loss = sum(per_row);
   else loss = sum(per_row) / den;
 
-  // dx_ic = s_i·[(1−ε)·w_t·(p_c − [c = t]) + (ε/C)·(p_c·Σw − w_c)], s_i the row's share of g.
   return record("CrossEntropyBackward", {x}, loss, {x, r.target, weight, lse, den},
                 [N, C, eps, ignore, red](const BackwardCtx& c) -> TensorList {
-                  const Tensor &X = c.saved[0], &T_ = c.saved[1], &W = c.saved[2], &L = c.saved[3], &D = c.saved[4];
-                  Tensor s = red == kNone ? reshape(c.grad, {N}) : (red == kSum ? c.grad : c.grad / D);
-                  if (GradMode::is_enabled()) {  // create_graph: the same formula as tensor ops
-                    Tensor keep = T_ != scalar_tensor(static_cast<double>(ignore), kInt64);
-                    Tensor safe = where(keep, T_, scalar_tensor(0, kInt64));
-                    Tensor p = softmax(X, 1);
-                    Tensor onehot = (unsqueeze(safe, 1) == arange(static_cast<double>(C))).to(X.dtype());
-                    Tensor wt = keep.to(X.dtype());
-                    if (W.defined()) wt = wt * index_select(W, 0, safe);
+                  const Tensor &logits = c.saved[0], &target = c.saved[1], &weight = c.saved[2];
+                  const Tensor &row_lse = c.saved[3], &denom = c.saved[4];
+                  // Each row's share of the incoming gradient.
+                  Tensor scale = red == kNone ? reshape(c.grad, {N}) : (red == kSum ? c.grad : c.grad / denom);
+                  if (GradMode::is_enabled()) {  // create_graph: the kernel's formula as tensor ops
+                    Tensor keep = target != scalar_tensor(static_cast<double>(ignore), kInt64);
+                    Tensor safe = where(keep, target, scalar_tensor(0, kInt64));
+                    Tensor p = softmax(logits, 1);
+                    Tensor onehot = (unsqueeze(safe, 1) == arange(static_cast<double>(C))).to(logits.dtype());
+                    Tensor wt = keep.to(logits.dtype());
+                    if (weight.defined()) wt = wt * index_select(weight, 0, safe);
                     Tensor d = unsqueeze(wt, 1) * (p - onehot) * (1.0 - eps);
                     if (eps > 0) {
-                      Tensor wsum = W.defined() ? sum(W) : scalar_tensor(static_cast<double>(C), X.dtype());
-                      Tensor wc = W.defined() ? W : ones({C}, X.dtype());
-                      d = d + unsqueeze(keep.to(X.dtype()), 1) * (p * wsum - wc) * (eps / C);
+                      Tensor wsum = weight.defined() ? sum(weight) : scalar_tensor(static_cast<double>(C), logits.dtype());
+                      Tensor wc = weight.defined() ? weight : ones({C}, logits.dtype());
+                      d = d + unsqueeze(keep.to(logits.dtype()), 1) * (p * wsum - wc) * (eps / C);
                     }
-                    return {d * (red == kNone ? unsqueeze(s, 1) : s)};
+                    return {d * (red == kNone ? unsqueeze(scale, 1) : scale)};
                   }
-                  Tensor gx = empty_like(X);
-                  dispatch_floating(X.dtype(), "cross_entropy_backward", [&]<class T>() {
-                    const T *px = X.data_ptr<T>(), *pl = L.data_ptr<T>(), *pw = W.defined() ? W.data_ptr<T>() : nullptr;
-                    const T* ps = s.data_ptr<T>();
-                    const int64_t* pt = T_.data_ptr<int64_t>();
-                    T* pg = gx.data_ptr<T>();
-                    T wsum = 0;
-                    for (int64_t k = 0; k < C; ++k) wsum += pw ? pw[k] : T(1);
-                    const bool stream = kernels::stream_output<T>(N * C);
-                    kernels::parallel_for(N, C, [&](int64_t begin, int64_t end) {
-                    // Streaming: the row is built in a scratch row, then stored once past the caches.
-                    std::vector<T> row(stream ? static_cast<size_t>(C) : 0);
-                    for (int64_t i = begin; i < end; ++i) {
-                      T* g = pg + i * C;
-                      const int64_t t = pt[i];
-                      if (t == ignore) { std::fill(g, g + C, T(0)); continue; }
-                      const T si = red == kNone ? ps[i] : ps[0];
-                      const T a = si * T(1 - eps) * (pw ? pw[t] : T(1)), b = si * T(eps / C);
-                      T* e = stream ? row.data() : g;
-                      kernels::exp_shifted(px + i * C, e, C, pl[i]);  // e = softmax row
-                      if (pw) {
-                        for (int64_t k = 0; k < C; ++k) e[k] = a * e[k] + b * (e[k] * wsum - pw[k]);
-                      } else {
-#pragma omp simd
-                        for (int64_t k = 0; k < C; ++k) e[k] = (a + b * wsum) * e[k] - b;
-                      }
-                      e[t] -= a;
-                      using B = xsimd::batch<T>;
-                      if (stream)
-                        kernels::store_row(g, C, true, [&](int64_t k) { return B::load_unaligned(e + k); },
-                                           [&](int64_t k) { return e[k]; });
-                    }
-                    });
+                  Tensor dx = empty_like(logits);
+                  dispatch_floating(logits.dtype(), "cross_entropy_backward", [&]<class T>() {
+                    kernels::cross_entropy_backward<T>(logits.data_ptr<T>(), target.data_ptr<int64_t>(),
+                                                       weight.defined() ? weight.data_ptr<T>() : nullptr,
+                                                       row_lse.data_ptr<T>(), scale.data_ptr<T>(), red == kNone, N, C,
+                                                       eps, ignore, dx.data_ptr<T>());
                   });
-                  return {gx};
+                  return {dx};
                 });
 }
 

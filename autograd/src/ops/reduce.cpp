@@ -2,7 +2,7 @@
 #include <cmath>
 
 #include "kernels/reduce.hpp"
-#include "ops/dims.hpp"
+#include "dims.hpp"
 #include "xgrad/grad_mode.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/record.hpp"

@@ -4,7 +4,7 @@
 #include <numeric>
 
 #include "kernels/strided_copy.hpp"
-#include "ops/dims.hpp"
+#include "dims.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/record.hpp"
 
