@@ -1,6 +1,7 @@
 // Nodes, saved variables, and how an op records itself.
 #include "xgrad/graph.hpp"
 
+#include <algorithm>
 #include <atomic>
 
 #include "object_pool.hpp"
@@ -117,14 +118,15 @@ struct FunctionNode : Node {
     XG_CHECK(!released, "Trying to backward through the graph a second time (or to directly access saved tensors "
              "after they have already been freed) in ", name_,
              ". Specify retain_graph=true on the first backward call.");
-    if (!grads[0].defined()) return TensorList(next_edges.size());
+    if (std::none_of(grads.begin(), grads.end(), [](const Tensor& g) { return g.defined(); }))
+      return TensorList(next_edges.size());
     TensorList unpacked;
     unpacked.reserve(saved.size());
     auto self = shared_from_this();
     for (auto& s : saved) unpacked.push_back(s.unpack(self, name_));
     std::vector<bool> needs(next_edges.size());
     for (size_t i = 0; i < needs.size(); ++i) needs[i] = next_edges[i].valid();
-    return backward(BackwardCtx{unpacked, grads[0], needs});
+    return backward(BackwardCtx{unpacked, grads[0], needs, grads});
   }
 
   void release_variables() override {
@@ -143,9 +145,12 @@ bool any_requires_grad(std::span<const Tensor> inputs) {
   return false;
 }
 
-Tensor record(const char* name, std::span<const Tensor> inputs, Tensor output, std::span<const Tensor> saved,
-              BackwardFn backward) {
-  if (!any_requires_grad(inputs)) return output;
+namespace {
+
+// Connects `outputs` to a new node: edges to the inputs, the outputs marked (first, so that saving
+// one sees requires_grad and its output_nr), then the saved tensors.
+void connect(const char* name, std::span<const Tensor> inputs, std::span<Tensor> outputs,
+             std::span<const Tensor> saved, BackwardFn backward) {
   auto node = detail::make_pooled<FunctionNode>();
   node->name_ = name;
   node->next_edges.reserve(inputs.size());
@@ -154,16 +159,36 @@ Tensor record(const char* name, std::span<const Tensor> inputs, Tensor output, s
     node->next_edges.push_back(gradient_edge(in));
     node->input_meta.push_back(in.defined() ? TensorMeta(in.sizes(), in.dtype()) : TensorMeta());
   }
-  node->output_meta.emplace_back(output.sizes(), output.dtype());
-  // The output is marked first so that saving it sees requires_grad and its output_nr.
-  auto& oi = output.impl();
-  oi.grad_fn = node;
-  oi.output_nr = 0;
-  oi.requires_grad = true;
+  for (uint32_t k = 0; k < outputs.size(); ++k) {
+    node->output_meta.emplace_back(outputs[k].sizes(), outputs[k].dtype());
+    auto& oi = outputs[k].impl();
+    oi.grad_fn = node;
+    oi.output_nr = k;
+    oi.requires_grad = true;
+  }
   node->saved.reserve(saved.size());
-  for (const auto& s : saved) node->saved.emplace_back(s, s.defined() && s.is_same(output));
+  for (const auto& s : saved) {
+    bool is_output = false;
+    for (const auto& o : outputs) is_output |= s.defined() && s.is_same(o);
+    node->saved.emplace_back(s, is_output);
+  }
   node->backward = std::move(backward);
+}
+
+}  // namespace
+
+Tensor record(const char* name, std::span<const Tensor> inputs, Tensor output, std::span<const Tensor> saved,
+              BackwardFn backward) {
+  if (!any_requires_grad(inputs)) return output;
+  connect(name, inputs, std::span<Tensor>(&output, 1), saved, std::move(backward));
   return output;
+}
+
+TensorList record_outputs(const char* name, std::span<const Tensor> inputs, TensorList outputs,
+                          std::span<const Tensor> saved, BackwardFn backward) {
+  if (!any_requires_grad(inputs)) return outputs;
+  connect(name, inputs, outputs, saved, std::move(backward));
+  return outputs;
 }
 
 }  // namespace xgrad::autograd

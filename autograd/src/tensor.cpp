@@ -162,6 +162,7 @@ Tensor Tensor::detach() const {
 Tensor Tensor::variable_data() const {
   auto impl = detail::make_pooled<TensorImpl>();
   impl->storage = this->impl().storage;
+  impl->storage_offset = this->impl().storage_offset;
   impl->sizes = sizes();
   impl->numel = numel();
   impl->dtype = dtype();
@@ -182,6 +183,7 @@ void Tensor::set_data(const Tensor& other) const {
   XG_CHECK(!i.requires_grad || is_floating(other.dtype()), "set_data: a tensor that requires grad can't take ",
            dtype_name(other.dtype()), " data");
   i.storage = other.impl().storage;
+  i.storage_offset = other.impl().storage_offset;
   i.sizes = other.sizes();
   i.numel = other.numel();
   i.dtype = other.dtype();
@@ -229,9 +231,10 @@ void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, 
 
 namespace {
 
-// In-place writes that autograd must see are done out of place on a clone (so what backward
-// saves is the old value, not the overwritten one) and the result written back; the tensor
-// then takes over the result's history (as PyTorch "rebases" it).
+// In-place writes that autograd must see: the write happens in self's memory, then a node is
+// recorded whose inputs are self's history before the write (and the other operand), and self
+// takes that node as its history (PyTorch's rebase_history). Old values are cloned only where a
+// gradient needs them (mul_ by an operand that requires grad).
 bool inplace_needs_graph(const Tensor& self, const Tensor& other, const char* op) {
   if (!GradMode::is_enabled()) return false;
   bool needs = self.requires_grad() || (other.defined() && other.requires_grad());
@@ -245,54 +248,73 @@ bool inplace_needs_graph(const Tensor& self, const Tensor& other, const char* op
   return true;
 }
 
-void commit_inplace(const Tensor& self, const Tensor& result, const char* op) {
-  XG_CHECK(result.sizes() == self.sizes(), op, ": output with shape ", self.sizes(),
-           " doesn't match the broadcast shape ", result.sizes());
-  XG_CHECK(result.dtype() == self.dtype(), op, ": result type ", dtype_name(result.dtype()),
-           " can't be cast to the desired output type ", dtype_name(self.dtype()));
-  auto& si = self.impl();
-  if (self.numel() > 0) std::memcpy(si.storage->data, result.raw_data(), self.numel() * itemsize(self.dtype()));
-  si.storage->version++;
-  si.grad_fn = result.impl().grad_fn;
-  si.output_nr = result.impl().output_nr;
-  si.requires_grad = result.requires_grad();
+// A handle carrying self's autograd identity before an in-place write: the new node's first input.
+Tensor history_before_write(const Tensor& self) {
+  Tensor before = self.variable_data();
+  const TensorImpl& s = self.impl();
+  TensorImpl& b = before.impl();
+  b.grad_fn = s.grad_fn;
+  b.output_nr = s.output_nr;
+  b.requires_grad = s.requires_grad;
+  return before;
+}
+
+// The operand of self op= other, safe to read after self is written (x.mul_(x)).
+Tensor operand_for(const Tensor& self, const Tensor& other) {
+  return other.impl().storage == self.impl().storage ? other.clone() : other;
 }
 
 }  // namespace
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
-  if (inplace_needs_graph(*this, other, "add_")) {
-    commit_inplace(*this, xgrad::add(clone(), other, alpha), "add_");
-  } else {
-    kernels::inplace_numeric(*this, other, "add_", [&](auto& s, auto& o) {
-      using T = typename std::decay_t<decltype(s)>::value_type;
-      if (alpha == 1.0) xt::noalias(s) += o; else xt::noalias(s) += static_cast<T>(alpha) * o;
+  const bool graph = inplace_needs_graph(*this, other, "add_");
+  Tensor before = graph ? history_before_write(*this) : Tensor();
+  kernels::inplace_numeric(*this, other, "add_", [&](auto& s, auto& o) {
+    using T = typename std::decay_t<decltype(s)>::value_type;
+    if (alpha == 1.0) xt::noalias(s) += o; else xt::noalias(s) += static_cast<T>(alpha) * o;
+  });
+  impl().storage->version++;
+  if (graph)
+    autograd::record("AddBackward", {before, other}, *this, {}, [alpha](const autograd::BackwardCtx& c) -> TensorList {
+      return {c.grad, c.needs_input_grad(1) ? (alpha == 1.0 ? c.grad : c.grad * alpha) : Tensor()};
     });
-    impl().storage->version++;
-  }
   return *this;
 }
 
 Tensor& Tensor::sub_(const Tensor& other, double alpha) { return add_(other, -alpha); }
 
-Tensor& Tensor::mul_(const Tensor& other) {
-  if (inplace_needs_graph(*this, other, "mul_")) {
-    commit_inplace(*this, xgrad::mul(clone(), other), "mul_");
-  } else {
-    kernels::inplace_numeric(*this, other, "mul_", [](auto& s, auto& o) { xt::noalias(s) *= o; });
-    impl().storage->version++;
-  }
+Tensor& Tensor::mul_(const Tensor& other0) {
+  const bool graph = inplace_needs_graph(*this, other0, "mul_");
+  const Tensor other = graph ? operand_for(*this, other0) : other0;
+  Tensor before = graph ? history_before_write(*this) : Tensor();
+  Tensor old_self = graph && other.requires_grad() ? before.clone() : Tensor();  // other's gradient needs it
+  kernels::inplace_numeric(*this, other, "mul_", [](auto& s, auto& o) { xt::noalias(s) *= o; });
+  impl().storage->version++;
+  if (graph)
+    autograd::record("MulBackward", {before, other}, *this, {other, old_self},
+                     [](const autograd::BackwardCtx& c) -> TensorList {
+                       const Tensor &other = c.saved[0], &old_self = c.saved[1];
+                       return {c.needs_input_grad(0) ? c.grad * other : Tensor(),
+                               c.needs_input_grad(1) ? c.grad * old_self : Tensor()};
+                     });
   return *this;
 }
 
-Tensor& Tensor::div_(const Tensor& other) {
-  if (inplace_needs_graph(*this, other, "div_")) {
-    commit_inplace(*this, xgrad::div(clone(), other), "div_");
-  } else {
-    XG_CHECK(is_floating(dtype()), "div_: in-place division needs a floating tensor, got ", dtype_name(dtype()));
-    kernels::inplace_numeric(*this, other, "div_", [](auto& s, auto& o) { xt::noalias(s) /= o; });
-    impl().storage->version++;
-  }
+Tensor& Tensor::div_(const Tensor& other0) {
+  XG_CHECK(is_floating(dtype()), "div_: in-place division needs a floating tensor, got ", dtype_name(dtype()));
+  const bool graph = inplace_needs_graph(*this, other0, "div_");
+  const Tensor other = graph ? operand_for(*this, other0) : other0;
+  Tensor before = graph ? history_before_write(*this) : Tensor();
+  Tensor old_self = graph && other.requires_grad() ? before.clone() : Tensor();  // other's gradient needs it
+  kernels::inplace_numeric(*this, other, "div_", [](auto& s, auto& o) { xt::noalias(s) /= o; });
+  impl().storage->version++;
+  if (graph)
+    autograd::record("DivBackward", {before, other}, *this, {other, old_self},
+                     [](const autograd::BackwardCtx& c) -> TensorList {
+                       const Tensor &other = c.saved[0], &old_self = c.saved[1];
+                       return {c.needs_input_grad(0) ? c.grad / other : Tensor(),
+                               c.needs_input_grad(1) ? -c.grad * old_self / (other * other) : Tensor()};
+                     });
   return *this;
 }
 
@@ -302,15 +324,13 @@ Tensor& Tensor::mul_(double other) { return mul_(scalar_like(other, *this)); }
 Tensor& Tensor::div_(double other) { return div_(scalar_like(other, *this)); }
 
 Tensor& Tensor::fill_(double value) {
-  if (inplace_needs_graph(*this, Tensor(), "fill_")) {
-    // The old values no longer matter: the gradient to the old history is zero.
-    Tensor r = autograd::record("FillBackward", {*this}, full_like(*this, value), {},
-                                [](const autograd::BackwardCtx& c) -> TensorList { return {zeros_like(c.grad)}; });
-    commit_inplace(*this, r, "fill_");
-  } else {
-    dispatch(dtype(), [&]<class T>() { std::fill_n(data_ptr<T>(), numel(), static_cast<T>(value)); });
-    impl().storage->version++;
-  }
+  const bool graph = inplace_needs_graph(*this, Tensor(), "fill_");
+  Tensor before = graph ? history_before_write(*this) : Tensor();
+  dispatch(dtype(), [&]<class T>() { std::fill_n(data_ptr<T>(), numel(), static_cast<T>(value)); });
+  impl().storage->version++;
+  // The old values no longer matter: no gradient reaches the old history.
+  if (graph)
+    autograd::record("FillBackward", {before}, *this, {}, [](const autograd::BackwardCtx&) -> TensorList { return {Tensor()}; });
   return *this;
 }
 
@@ -319,17 +339,20 @@ Tensor& Tensor::zero_() { return fill_(0.0); }
 Tensor& Tensor::copy_(const Tensor& src) {
   Shape b = broadcast_shapes(sizes(), src.sizes(), "copy_");
   XG_CHECK(b == sizes(), "copy_: source of shape ", src.sizes(), " can't be broadcast to ", sizes());
-  if (inplace_needs_graph(*this, src, "copy_")) {
-    Tensor s = src.dtype() == dtype() ? src : src.to(dtype());
-    Tensor r = s.sizes() == sizes() ? s.clone() : s.expand(sizes());
-    // The old values are overwritten: no gradient reaches the old history of *this.
-    commit_inplace(*this, r, "copy_");
-  } else {
+  const bool graph = inplace_needs_graph(*this, src, "copy_");
+  Tensor before = graph ? history_before_write(*this) : Tensor();
+  {
+    NoGradGuard no_grad;  // the conversions below are part of this op's own record
     Tensor s = src.dtype() == dtype() ? src : src.to(dtype());
     if (s.sizes() != sizes()) s = s.expand(sizes());
     if (numel() > 0 && s.raw_data() != raw_data()) std::memmove(raw_data(), s.raw_data(), numel() * itemsize(dtype()));
-    impl().storage->version++;
   }
+  impl().storage->version++;
+  // The old values are overwritten: the gradient goes to src only (reduced to its shape and dtype).
+  if (graph)
+    autograd::record("CopyBackward", {before, src}, *this, {}, [](const autograd::BackwardCtx& c) -> TensorList {
+      return {Tensor(), c.needs_input_grad(1) ? c.grad : Tensor()};
+    });
   return *this;
 }
 

@@ -52,6 +52,8 @@ Tensor Tensor::triu(int64_t k) const { return xgrad::triu(*this, k); }
 Tensor Tensor::softmax(int64_t d) const { return xgrad::softmax(*this, d); }
 Tensor Tensor::log_softmax(int64_t d) const { return xgrad::log_softmax(*this, d); }
 TensorList Tensor::split(int64_t s, int64_t d) const { return xgrad::split(*this, s, d); }
+TensorList Tensor::split(const Shape& s, int64_t d) const { return xgrad::split(*this, s, d); }
 TensorList Tensor::chunk(int64_t c, int64_t d) const { return xgrad::chunk(*this, c, d); }
+TensorList Tensor::unbind(int64_t d) const { return xgrad::unbind(*this, d); }
 
 }  // namespace xgrad

@@ -111,27 +111,35 @@ MultiheadAttentionImpl::MultiheadAttentionImpl(const MultiheadAttentionOptions& 
 }
 
 namespace {
-// (B, L, E) → (B, H, L, hd)
-Tensor to_heads(const Tensor& x, int64_t H) {
-  const int64_t B = x.sizes()[0], L = x.sizes()[1], E = x.sizes()[2];
-  return x.reshape({B, L, H, E / H}).permute({0, 2, 1, 3});
+// (B, L, n·E), n projections side by side → n tensors (B, H, L, hd): one copy into head layout, then
+// views of it (unbind along its leading dim).
+TensorList to_heads(const Tensor& x, int64_t n, int64_t H) {
+  const int64_t B = x.sizes()[0], L = x.sizes()[1], E = x.sizes()[2] / n;
+  return x.reshape({B, L, n, H, E / H}).permute({2, 0, 3, 1, 4}).unbind(0);
 }
 }  // namespace
 
+// The packed in_proj_weight (3E, E) and in_proj_bias (3E) are used through views of their row
+// blocks (split along dim 0 shares memory), one GEMM per distinct input: q, k, v together for
+// self-attention, k and v together when key is value.
 Tensor MultiheadAttentionImpl::project_query(const Tensor& query) const {
   const int64_t E = options.embed_dim();
-  Tensor w = same_dims_ ? in_proj_weight.narrow(0, 0, E) : q_proj_weight;
-  Tensor b = in_proj_bias.defined() ? in_proj_bias.narrow(0, 0, E) : Tensor();
-  return to_heads(linear(query, w, b), options.num_heads());
+  Tensor w = same_dims_ ? in_proj_weight.split({E, 2 * E})[0] : q_proj_weight;
+  Tensor b = in_proj_bias.defined() ? in_proj_bias.split({E, 2 * E})[0] : Tensor();
+  return to_heads(linear(query, w, b), 1, options.num_heads())[0];
 }
 
 KeyValue MultiheadAttentionImpl::project_key_value(const Tensor& key, const Tensor& value) const {
-  const int64_t E = options.embed_dim();
-  Tensor wk = same_dims_ ? in_proj_weight.narrow(0, E, E) : k_proj_weight;
-  Tensor wv = same_dims_ ? in_proj_weight.narrow(0, 2 * E, E) : v_proj_weight;
-  Tensor bk = in_proj_bias.defined() ? in_proj_bias.narrow(0, E, E) : Tensor();
-  Tensor bv = in_proj_bias.defined() ? in_proj_bias.narrow(0, 2 * E, E) : Tensor();
-  return {to_heads(linear(key, wk, bk), options.num_heads()), to_heads(linear(value, wv, bv), options.num_heads())};
+  const int64_t E = options.embed_dim(), H = options.num_heads();
+  if (same_dims_ && key.is_same(value)) {
+    Tensor w = in_proj_weight.split({E, 2 * E})[1];
+    Tensor b = in_proj_bias.defined() ? in_proj_bias.split({E, 2 * E})[1] : Tensor();
+    TensorList kv = to_heads(linear(key, w, b), 2, H);
+    return {kv[0], kv[1]};
+  }
+  TensorList w = same_dims_ ? in_proj_weight.chunk(3) : TensorList{q_proj_weight, k_proj_weight, v_proj_weight};
+  TensorList b = in_proj_bias.defined() ? in_proj_bias.chunk(3) : TensorList(3);
+  return {to_heads(linear(key, w[1], b[1]), 1, H)[0], to_heads(linear(value, w[2], b[2]), 1, H)[0]};
 }
 
 std::pair<Tensor, Tensor> MultiheadAttentionImpl::attend(const Tensor& q, const KeyValue& kv,
@@ -177,12 +185,10 @@ std::pair<Tensor, Tensor> MultiheadAttentionImpl::forward(const Tensor& query, c
            value.defined() ? value.sizes() : Shape{});
   Tensor q;
   KeyValue kv;
-  if (same_dims_ && query.is_same(key) && key.is_same(value)) {
-    // Self-attention: one GEMM for q, k and v together, then split into heads.
-    const int64_t B = query.sizes()[0], L = query.sizes()[1], H = options.num_heads();
-    Tensor qkv = linear(query, in_proj_weight, in_proj_bias).reshape({B, L, 3, H, head_dim}).permute({2, 0, 3, 1, 4});
-    q = qkv.narrow(0, 0, 1).squeeze(0);
-    kv = {qkv.narrow(0, 1, 1).squeeze(0), qkv.narrow(0, 2, 1).squeeze(0)};
+  if (same_dims_ && query.is_same(key) && key.is_same(value)) {  // self-attention: one GEMM for q, k and v
+    TensorList qkv = to_heads(linear(query, in_proj_weight, in_proj_bias), 3, options.num_heads());
+    q = qkv[0];
+    kv = {qkv[1], qkv[2]};
   } else {
     q = project_query(query);
     kv = project_key_value(key, value);

@@ -223,3 +223,40 @@ TEST_CASE("dropout is seeded, scaled and identity in eval") {
   y.sum().backward();
   CHECK(xg::allclose(w.grad() * w, y));  // the gradient is the same scaled mask
 }
+
+TEST_CASE("narrow, split and unbind along a leading dim are views; elsewhere copies", "[views]") {
+  xg::Tensor x = xg::arange(0.0, 24.0, 1.0, xg::kFloat64).reshape({4, 6});
+  xg::Tensor rows = x.narrow(0, 1, 2);
+  CHECK(rows.storage_offset() == 6);
+  CHECK(rows.data_ptr<double>() == x.data_ptr<double>() + 6);
+  auto pieces = x.split({1, 3}, 0);
+  CHECK(pieces[1].data_ptr<double>() == x.data_ptr<double>() + 6);
+  CHECK(pieces[1].sizes() == xg::Shape{3, 6});
+  auto slices = x.reshape({2, 2, 6}).unbind(0);
+  CHECK(slices[1].data_ptr<double>() == x.data_ptr<double>() + 12);
+  CHECK(slices[1].sizes() == xg::Shape{2, 6});
+  // Ops read a view at its offset (odd offsets too: no alignment is assumed).
+  xg::Tensor odd = xg::arange(0.0, 7.0, 1.0, xg::kFloat64).narrow(0, 3, 4);
+  CHECK(xg::equal(odd * 2.0 + odd.exp().log(), xg::tensor({9.0, 12.0, 15.0, 18.0}, xg::kFloat64)));
+  CHECK(xg::equal(odd.sum(), xg::scalar_tensor(18.0, xg::kFloat64)));
+  CHECK(xg::equal(odd.clone(), xg::tensor({3.0, 4.0, 5.0, 6.0}, xg::kFloat64)));
+  // A write through a view is seen by the base (PyTorch's semantics), and bumps the shared version.
+  const uint64_t v0 = x._version();
+  rows.mul_(0.0);
+  CHECK(x._version() > v0);
+  CHECK(xg::equal(x.narrow(0, 1, 2), xg::zeros({2, 6}, xg::kFloat64)));
+  // Not a block of memory (a column range): a copy.
+  xg::Tensor cols = x.narrow(1, 0, 2);
+  cols.fill_(7.0);
+  CHECK(x.data_ptr<double>()[0] == 0.0);
+}
+
+TEST_CASE("split is one node: its backward builds the input's gradient once", "[views]") {
+  xg::Tensor w = xg::randn({6, 3}, xg::kFloat64).requires_grad_();
+  auto parts = w.chunk(3);
+  CHECK(parts[0].grad_fn() == parts[2].grad_fn());
+  CHECK(parts[0].grad_fn()->name() == "SplitBackward");
+  (parts[2] * 3.0).sum().backward();  // only one piece used: the others get zeros
+  xg::Tensor want = xg::cat({xg::zeros({4, 3}, xg::kFloat64), xg::full({2, 3}, 3.0, xg::kFloat64)});
+  CHECK(xg::equal(w.grad(), want));
+}

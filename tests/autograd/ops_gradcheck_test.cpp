@@ -73,6 +73,12 @@ std::vector<Case> cases() {
       {"squeeze unsqueeze", [](const L& i) { return xg::unsqueeze(xg::squeeze(i[0]), -1); }, [] { return L{rnd({3, 1, 2})}; }},
       {"expand", [](const L& i) { return xg::expand(i[0], {2, 3, 4}); }, [] { return L{rnd({3, 1})}; }},
       {"narrow", [](const L& i) { return xg::narrow(i[0], 1, 1, 2); }, [] { return L{rnd({2, 4})}; }},
+      {"narrow dim 0 (a view)", [](const L& i) { return xg::narrow(i[0], 0, 1, 2) * xg::narrow(i[0], 0, 0, 2); },
+       [] { return L{rnd({4, 3})}; }},
+      {"split sizes, one piece unused", [](const L& i) { auto p = i[0].split({1, 2, 2}, 1); return p[0] * p[2]; },
+       [] { return L{rnd({2, 5})}; }},
+      {"unbind", [](const L& i) { auto p = xg::unbind(i[0], 0); return p[0] * p[1] + p[2]; }, [] { return L{rnd({3, 2, 2})}; }},
+      {"unbind dim 1", [](const L& i) { auto p = xg::unbind(i[0], 1); return p[0] - p[1] * p[1]; }, [] { return L{rnd({3, 2})}; }},
       {"cat", [](const L& i) { return xg::cat({i[0], i[1]}, 1); }, [] { return L{rnd({2, 3}), rnd({2, 2})}; }},
       {"stack", [](const L& i) { return xg::stack({i[0], i[1]}, -1); }, [] { return L{rnd({2, 3}), rnd({2, 3})}; }},
       {"split chunk", [](const L& i) { auto p = xg::chunk(i[0], 3, 0); return p[0] * p[2] + xg::split(i[0], 2, 0)[1]; },
@@ -124,6 +130,30 @@ std::vector<Case> cases() {
        [] { return L{rnd({3, 4})}; }},
       {"mse_loss", [](const L& i) { return xg::mse_loss(i[0], i[1]); }, [] { return L{rnd({3, 4}), rnd({3, 4})}; }},
       {"clone", [](const L& i) { return i[0].clone() * i[0]; }, [] { return L{rnd({3})}; }},
+      {"in-place chain on a non-leaf (add_, mul_, div_, sub_ with broadcasting)",
+       [](const L& i) {
+         xg::Tensor t = i[0] * 1.0;
+         t.mul_(i[1]).add_(i[1], 2.0).div_(i[1] * i[1] + 1.0).sub_(i[2]);
+         return t;
+       },
+       [] { return L{rnd({2, 3}), rnd({3}), rnd({2, 1})}; }},
+      {"in-place on itself (x.mul_(x), x.div_(x + 3))",
+       [](const L& i) {
+         xg::Tensor t = i[0] + 0.0;
+         t.mul_(t);
+         t.div_(t + 3.0);
+         return t;
+       },
+       [] { return L{rnd({4})}; }},
+      {"copy_ and fill_ into a non-leaf",
+       [](const L& i) {
+         xg::Tensor t = i[0] * 2.0;
+         xg::Tensor u = i[0] * 3.0;
+         u.fill_(1.5);
+         t.copy_(i[1]);  // broadcast (3) into (2, 3): i[0] gets no gradient through t
+         return t * u + i[0];
+       },
+       [] { return L{rnd({2, 3}), rnd({3})}; }},
   };
 }
 

@@ -59,6 +59,12 @@ TEST_CASE("attention layers pass gradcheck with masks", "[nn][gradcheck]") {
     auto [o, w] = cross(i[0], i[1], i[2], xg::Tensor(), true, xg::Tensor(), false);
     return o.sum() + (w * w).sum();  // the weights are differentiable too
   });
+  // The packed in_proj_weight through its three paths: q, k, v from one input; k and v from one
+  // input (encoder-decoder attention); three different inputs.
+  auto packed = f64(nn::MultiheadAttention(4, 2));
+  check_layer(packed, {rnd({2, 2, 4}), rnd({2, 3, 4})}, [&](const L& i) { return packed(i[0], i[1], i[1]).first; }, true);
+  check_layer(packed, {rnd({2, 2, 4}), rnd({2, 3, 4}), rnd({2, 3, 4})},
+              [&](const L& i) { return packed(i[0], i[1], i[2]).first; });
   auto add = f64(nn::AdditiveAttention(3, 2, 4));
   check_layer(add, {rnd({2, 2, 2}), rnd({2, 4, 3}), rnd({2, 4, 3})},
               [&](const L& i) { return add(i[0], i[1], i[2], xg::tensor({2, 3})); });

@@ -80,7 +80,9 @@ Tensor matmul_t(const Tensor& a, const Tensor& b, bool transpose_a, bool transpo
 // x·weightᵀ + bias, weight (out, in), bias (out) or undefined; x (..., in).
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 
-// ---- shape (reshape/view/squeeze/unsqueeze/flatten share storage; the rest copy)
+// ---- shape (reshape/view/squeeze/unsqueeze/flatten share storage, and so do narrow/split/chunk/unbind
+// when the slice is one contiguous block of the input — along dim 0, or after dims of size 1; the
+// rest copy). split/chunk/unbind are one node: their backward builds the input's gradient once.
 Tensor reshape(const Tensor& x, const Shape& shape);  // one dim may be -1
 Tensor view(const Tensor& x, const Shape& shape);
 Tensor flatten(const Tensor& x, int64_t start_dim = 0, int64_t end_dim = -1);
@@ -96,6 +98,7 @@ Tensor stack(const TensorList& tensors, int64_t dim = 0);
 TensorList split(const Tensor& x, int64_t split_size, int64_t dim = 0);
 TensorList split(const Tensor& x, const Shape& split_sizes, int64_t dim = 0);
 TensorList chunk(const Tensor& x, int64_t chunks, int64_t dim = 0);
+TensorList unbind(const Tensor& x, int64_t dim = 0);  // the slices along dim, that dim removed
 Tensor tril(const Tensor& x, int64_t diagonal = 0);
 Tensor triu(const Tensor& x, int64_t diagonal = 0);
 

@@ -19,8 +19,9 @@ namespace xgrad::autograd {
 
 struct BackwardCtx {
   const TensorList& saved;  // the tensors passed as `saved`, unpacked (version-checked)
-  const Tensor& grad;       // gradient of the (single) output; never undefined
+  const Tensor& grad;       // gradient of output 0; never undefined for single-output ops
   const std::vector<bool>& needs;  // needs[i]: input i wants a gradient
+  const TensorList& grads;  // every output's gradient (multi-output ops); undefined means zero
   bool needs_input_grad(size_t i) const { return i < needs.size() && needs[i]; }
 };
 using BackwardFn = std::function<TensorList(const BackwardCtx&)>;
@@ -32,6 +33,10 @@ bool any_requires_grad(std::span<const Tensor> inputs);
 // Returns `output`. Does nothing (cheaply) when no input requires grad or grad mode is off.
 Tensor record(const char* name, std::span<const Tensor> inputs, Tensor output, std::span<const Tensor> saved,
               BackwardFn backward);
+// The same for an op with several outputs (split, unbind): one node, whose backward sees every
+// output's gradient in ctx.grads (undefined for outputs that received none). Returns `outputs`.
+TensorList record_outputs(const char* name, std::span<const Tensor> inputs, TensorList outputs,
+                          std::span<const Tensor> saved, BackwardFn backward);
 // The same for braced lists, record("X", {a, b}, out, {a}, ...), without building vectors.
 inline Tensor record(const char* name, std::initializer_list<Tensor> inputs, Tensor output,
                      std::initializer_list<Tensor> saved, BackwardFn backward) {

@@ -1,5 +1,7 @@
 #pragma once
-// Tensor: a shared handle to a TensorImpl (contiguous row-major data + autograd metadata).
+// Tensor: a shared handle to a TensorImpl (contiguous row-major data + autograd metadata). The data
+// is always contiguous; a view may start at an offset into a shared Storage (narrow, split and
+// unbind along a leading dim share their input's memory).
 // Copying a Tensor shares the same tensor, as in PyTorch; clone() copies the data.
 #include <cstdint>
 #include <cstring>
@@ -40,6 +42,7 @@ struct alignas(64) Storage {
 
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
+  int64_t storage_offset = 0;  // in elements: a view of rows of a larger tensor starts inside it
   Shape sizes;
   int64_t numel = 1;
   ScalarType dtype = kFloat32;
@@ -88,7 +91,11 @@ class Tensor {
 
   // ---- data access
   template <class T> T* data_ptr() const;
-  void* raw_data() const { return impl().storage->data; }
+  void* raw_data() const {
+    const TensorImpl& i = impl();
+    return static_cast<unsigned char*>(i.storage->data) + i.storage_offset * static_cast<int64_t>(itemsize(i.dtype));
+  }
+  int64_t storage_offset() const { return impl().storage_offset; }
   template <class T> T item() const;
   // A zero-copy xtensor view of the data, valid while this tensor lives.
   template <class T> auto xt() const {
@@ -108,7 +115,7 @@ class Tensor {
   // Makes this tensor use other's data, shape and dtype, keeping its own autograd identity
   // (a parameter stays the same leaf). Used by Module::to and load_state_dict.
   void set_data(const Tensor& other) const;
-  Tensor contiguous() const { return *this; }  // storage is always contiguous
+  Tensor contiguous() const { return *this; }  // data is always contiguous
 
   // ---- autograd
   bool requires_grad() const { return impl().requires_grad; }
@@ -180,7 +187,9 @@ class Tensor {
   Tensor softmax(int64_t dim) const;
   Tensor log_softmax(int64_t dim) const;
   TensorList split(int64_t split_size, int64_t dim = 0) const;
+  TensorList split(const Shape& split_sizes, int64_t dim = 0) const;
   TensorList chunk(int64_t chunks, int64_t dim = 0) const;
+  TensorList unbind(int64_t dim = 0) const;
 
  private:
   std::shared_ptr<TensorImpl> impl_;
@@ -227,7 +236,7 @@ template <class T>
 T* Tensor::data_ptr() const {
   XG_CHECK(dtype_of<T>::value == dtype(), "data_ptr: tensor is ", dtype_name(dtype()),
            ", asked for ", dtype_name(dtype_of<T>::value));
-  return static_cast<T*>(impl().storage->data);
+  return static_cast<T*>(raw_data());
 }
 
 template <class T>

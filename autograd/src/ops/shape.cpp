@@ -166,6 +166,70 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   });
 }
 
+namespace {
+
+// Pieces [starts[k], starts[k] + lengths[k]) of dim, each contiguous: a view into x's memory when
+// the piece is one block of it (every dim before `dim` has size 1), else a copy.
+Tensor slice_along(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
+  Shape sizes = x.sizes();
+  sizes[dim] = length;
+  const Shape st = kernels::contiguous_strides(x.sizes());
+  int64_t leading = 1;
+  for (int64_t d = 0; d < dim; ++d) leading *= x.sizes()[d];
+  if (leading != 1) return gather_strided(x, sizes, st, start * st[dim]);
+  Tensor view = detail::alias(x, sizes);
+  view.impl().numel = length * st[dim];
+  view.impl().storage_offset += start * st[dim];
+  x.impl().storage->has_views = true;  // a user-visible alias: in-place writes through it are seen
+  return view;
+}
+
+// The gradient of x from its pieces' gradients (undefined ones are zero): one cat.
+Tensor join_pieces(const TensorList& grads, const Shape& in, int64_t dim, const Shape& starts, const Shape& lengths) {
+  TensorList parts;
+  int64_t at = 0;
+  for (size_t k = 0; k < grads.size(); ++k) {
+    Shape gap = in;
+    gap[dim] = starts[k] - at;
+    if (gap[dim] > 0) parts.push_back(zeros(gap, grads[0].dtype()));
+    parts.push_back(grads[k]);
+    at = starts[k] + lengths[k];
+  }
+  Shape tail = in;
+  tail[dim] = in[dim] - at;
+  if (tail[dim] > 0) parts.push_back(zeros(tail, grads[0].dtype()));
+  return parts.size() == 1 ? parts[0] : cat(parts, dim);
+}
+
+// split/chunk/unbind: consecutive pieces of dim as one node, whose backward builds the whole
+// gradient once (not one zero-padded full-size gradient per piece).
+TensorList split_pieces(const Tensor& x, int64_t dim, const Shape& lengths) {
+  TensorList out;
+  Shape starts;
+  int64_t at = 0;
+  for (int64_t len : lengths) {
+    starts.push_back(at);
+    out.push_back(slice_along(x, dim, at, len));
+    at += len;
+  }
+  return autograd::record_outputs("SplitBackward", {&x, 1}, std::move(out), {},
+                                  [in = x.sizes(), dim, starts, lengths](const BackwardCtx& c) -> TensorList {
+                                    TensorList grads = c.grads;
+                                    ScalarType t = kFloat32;
+                                    for (auto& g : grads)
+                                      if (g.defined()) t = g.dtype();
+                                    for (size_t k = 0; k < grads.size(); ++k)
+                                      if (!grads[k].defined()) {
+                                        Shape piece = in;
+                                        piece[dim] = lengths[k];
+                                        grads[k] = zeros(piece, t);
+                                      }
+                                    return {join_pieces(grads, in, dim, starts, lengths)};
+                                  });
+}
+
+}  // namespace
+
 Tensor narrow(const Tensor& x, int64_t dim0, int64_t start, int64_t length) {
   XG_CHECK(x.defined() && x.dim() > 0, "narrow: needs a tensor with at least one dim");
   int64_t dim = wrap_dim(dim0, x.dim(), "narrow");
@@ -173,19 +237,9 @@ Tensor narrow(const Tensor& x, int64_t dim0, int64_t start, int64_t length) {
   if (start < 0) start += n;
   XG_CHECK(start >= 0 && length >= 0 && start + length <= n, "narrow: start ", start, " + length ", length,
            " exceeds dimension size ", n, " (dim ", dim0, ", shape ", x.sizes(), ")");
-  Shape st = kernels::contiguous_strides(x.sizes()), sizes = x.sizes();
-  sizes[dim] = length;
-  Tensor out = gather_strided(x, sizes, st, start * st[dim]);
-  return record("NarrowBackward", {x}, out, {}, [in = x.sizes(), dim, start](const BackwardCtx& c) -> TensorList {
-    // Scatter the slice back into zeros: cat keeps this differentiable.
-    Shape before = in, after = in;
-    before[dim] = start;
-    after[dim] = in[dim] - start - c.grad.sizes()[dim];
-    TensorList parts;
-    if (before[dim] > 0) parts.push_back(zeros(before, c.grad.dtype()));
-    parts.push_back(c.grad);
-    if (after[dim] > 0) parts.push_back(zeros(after, c.grad.dtype()));
-    return {parts.size() == 1 ? c.grad : cat(parts, dim)};
+  Tensor out = slice_along(x, dim, start, length);
+  return record("NarrowBackward", {x}, out, {}, [in = x.sizes(), dim, start, length](const BackwardCtx& c) -> TensorList {
+    return {join_pieces({c.grad}, in, dim, {start}, {length})};
   });
 }
 
@@ -252,25 +306,19 @@ TensorList split(const Tensor& x, int64_t split_size, int64_t dim0) {
   XG_CHECK(x.defined() && x.dim() > 0, "split: needs a tensor with at least one dim");
   XG_CHECK(split_size > 0, "split: split_size must be positive, got ", split_size);
   int64_t dim = wrap_dim(dim0, x.dim(), "split");
-  TensorList out;
-  for (int64_t s = 0; s < x.sizes()[dim]; s += split_size)
-    out.push_back(narrow(x, dim, s, std::min(split_size, x.sizes()[dim] - s)));
-  return out;
+  Shape lengths;
+  for (int64_t s = 0; s < x.sizes()[dim]; s += split_size) lengths.push_back(std::min(split_size, x.sizes()[dim] - s));
+  return split_pieces(x, dim, lengths);
 }
 
 TensorList split(const Tensor& x, const Shape& sizes, int64_t dim0) {
   XG_CHECK(x.defined() && x.dim() > 0, "split: needs a tensor with at least one dim");
   int64_t dim = wrap_dim(dim0, x.dim(), "split");
+  for (int64_t len : sizes) XG_CHECK(len >= 0, "split: split sizes must be non-negative, got ", sizes);
   int64_t total = std::accumulate(sizes.begin(), sizes.end(), int64_t{0});
   XG_CHECK(total == x.sizes()[dim], "split: split sizes ", sizes, " don't sum to the size ", x.sizes()[dim],
            " of dim ", dim0);
-  TensorList out;
-  int64_t s = 0;
-  for (int64_t len : sizes) {
-    out.push_back(narrow(x, dim, s, len));
-    s += len;
-  }
-  return out;
+  return split_pieces(x, dim, sizes);
 }
 
 TensorList chunk(const Tensor& x, int64_t chunks, int64_t dim0) {
@@ -278,6 +326,14 @@ TensorList chunk(const Tensor& x, int64_t chunks, int64_t dim0) {
   XG_CHECK(x.defined() && x.dim() > 0, "chunk: needs a tensor with at least one dim");
   int64_t n = x.sizes()[wrap_dim(dim0, x.dim(), "chunk")];
   return split(x, std::max<int64_t>((n + chunks - 1) / chunks, 1), dim0);
+}
+
+TensorList unbind(const Tensor& x, int64_t dim0) {
+  XG_CHECK(x.defined() && x.dim() > 0, "unbind: needs a tensor with at least one dim");
+  int64_t dim = wrap_dim(dim0, x.dim(), "unbind");
+  TensorList pieces = split_pieces(x, dim, Shape(static_cast<size_t>(x.sizes()[dim]), 1));
+  for (auto& p : pieces) p = squeeze(p, dim);
+  return pieces;
 }
 
 namespace {
