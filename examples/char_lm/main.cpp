@@ -15,11 +15,9 @@
 
 #include "char_lm/model.hpp"
 #include "char_lm/text.hpp"
-#include "common/checkpoint.hpp"
 #include "common/cli.hpp"
-#include "common/metrics.hpp"
 #include "common/plot.hpp"
-#include "common/progress.hpp"
+#include "common/trainer.hpp"
 
 namespace char_lm {
 extern const unsigned char kCorpus[];  // generated at build time from docs/*.md and the headers
@@ -38,11 +36,13 @@ struct Options {
   // Small and quick to learn (~2.5 minutes here): measured against d_model 96 / 3 layers, which is
   // slower per step and learned less in a minute. Scale up, and add dropout, for longer runs.
   GPTConfig model{0, 64, 4, 2, 256, 64, 0.0};
-  int64_t batch = 32, warmup = 100, eval_every = 200, eval_chars = 16384, max_steps = 0, generate = 400, top_k = 0;
-  double lr = 4e-3, clip = 1.0, time_budget = 600, temperature = 0.8, valid_fraction = 0.1;
-  int epochs = 20;
-  uint64_t seed = 0;
-  bool resume = false;
+  ex::TrainingFlags train = [] {
+    ex::TrainingFlags t;
+    t.batch = 32, t.lr = 4e-3, t.time_budget = 600, t.epochs = 20;
+    return t;
+  }();
+  int64_t eval_chars = 16384, generate = 400, top_k = 0;
+  double temperature = 0.8, valid_fraction = 0.1;
 };
 
 void add_options(CLI::App& app, Options& o) {
@@ -55,24 +55,15 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--ffn", m.ffn, "MLP width")->check(CLI::Range(1, 65536))->capture_default_str();
   app.add_option("--context", m.context, "characters of context")->check(CLI::Range(2, 8192))->capture_default_str();
   app.add_option("--dropout", m.dropout, "dropout")->check(CLI::Range(0.0, 0.9))->capture_default_str();
-  app.add_option("--batch-size", o.batch, "windows per step")->check(CLI::Range(1, 65536))->capture_default_str();
-  app.add_option("--lr", o.lr, "peak AdamW learning rate")->check(CLI::Range(1e-7, 1.0))->capture_default_str();
-  app.add_option("--warmup", o.warmup, "linear warmup steps before the cosine decay")->check(CLI::Range(0, 1000000))->capture_default_str();
-  app.add_option("--clip", o.clip, "gradient norm clip (0: off)")->check(CLI::Range(0.0, 1e6))->capture_default_str();
-  app.add_option("--epochs", o.epochs, "epochs (an epoch: as many characters as the training text has)")->check(CLI::Range(1, 1000000))->capture_default_str();
-  app.add_option("--time-budget", o.time_budget, "stop training after this many seconds")->check(CLI::Range(0.1, 1e7))->capture_default_str();
-  app.add_option("--eval-every", o.eval_every, "steps between validations (and at each epoch's end)")->check(CLI::Range(1, 1000000))->capture_default_str();
+  ex::add_training_options(app, o.train, "windows");  // an epoch: as many characters as the training text has
   app.add_option("--eval-chars", o.eval_chars, "validation characters scored per validation")->check(CLI::Range(16, 100000000))->capture_default_str();
   app.add_option("--valid-fraction", o.valid_fraction, "the end of the text held out for validation")->check(CLI::Range(0.01, 0.5))->capture_default_str();
-  app.add_option("--seed", o.seed, "seed for initialisation, batches, dropout and sampling")->capture_default_str();
   app.add_option("--runs", o.runs, "folder that holds run folders")->capture_default_str();
   app.add_option("--name", o.name, "run folder name (default: 'corpus' or the data file's name)");
   app.add_option("--prompt", o.prompt, "text the samples start from")->capture_default_str()->configurable(false);
   app.add_option("--generate", o.generate, "characters to sample")->check(CLI::Range(0, 1000000))->capture_default_str()->configurable(false);
   app.add_option("--temperature", o.temperature, "sampling temperature")->check(CLI::Range(1e-3, 100.0))->capture_default_str()->configurable(false);
   app.add_option("--top-k", o.top_k, "sample from the k likeliest characters (0: all)")->check(CLI::Range(0, 1000000))->capture_default_str()->configurable(false);
-  app.add_option("--max-steps", o.max_steps, "stop after this many steps in all (0: no limit); --resume continues")->check(CLI::Range(0, 1000000000))->configurable(false);
-  app.add_flag("--resume", o.resume, "continue the run in --runs/--name from its checkpoint, with its config")->configurable(false);
   app.add_option("--load", o.load, "sample from the run in this folder instead of training")->check(CLI::ExistingDirectory)->configurable(false);
   app.set_config("--config", "", "read options from an INI file such as a run's config.ini");
 }
@@ -90,51 +81,36 @@ CharVocab read_vocab(const fs::path& path) {
   return CharVocab(utf8_decode(read_text(path.string())));
 }
 
-class Trainer {
+// The parts the loop drives, built before it (base-from-member): AdamW (β₂ 0.95, decay on matrices
+// only), linear warmup then cosine to 5% of the peak.
+struct TrainParts {
+  TrainParts(GPT& model, const ex::TrainingFlags& o, int64_t steps_per_epoch)
+      : optimizer(make_optimizer(model, o.lr)),
+        schedule(optimizer, std::min<int64_t>(o.warmup, steps_per_epoch * o.epochs / 10 + 1),
+                 steps_per_epoch * o.epochs, o.lr * 0.05) {}
+  static optim::AdamW make_optimizer(GPT& model, double lr) {
+    auto [decay, no_decay] = optim::split_weight_decay(model->named_parameters());
+    return optim::AdamW({{decay, optim::AdamWOptions(lr).betas({0.9, 0.95}).weight_decay(0.1)},
+                         {no_decay, optim::AdamWOptions(lr).betas({0.9, 0.95}).weight_decay(0.0)}});
+  }
+  optim::AdamW optimizer;
+  optim::LinearWarmupCosine schedule;
+};
+
+// Next-character prediction on random windows of the training text, on the shared loop; validation
+// scores the held-out end of the text.
+class Trainer : private TrainParts, public ex::Trainer {
  public:
   Trainer(GPT& model, std::vector<int64_t> train, std::vector<int64_t> valid, const Options& o, std::string run_dir)
-      : model_(model), train_(std::move(train)), valid_(std::move(valid)), o_(o), run_dir_(std::move(run_dir)),
-        opt_(make_optimizer(model, o.lr)),
-        steps_per_epoch_(std::max<int64_t>(1, static_cast<int64_t>(train_.size()) / (o.batch * o.model.context))),
-        sched_(opt_, std::min<int64_t>(o.warmup, steps_per_epoch_ * o.epochs / 10 + 1), steps_per_epoch_ * o.epochs,
-               o.lr * 0.05),
-        metrics_(run_dir_ + "/metrics.csv", {"step", "epoch", "seconds", "train_loss", "lr", "valid_loss", "valid_bpc"}) {
+      : TrainParts(model, o.train, steps_per_epoch(train.size(), o)),
+        ex::Trainer(*model, optimizer, schedule, ex::loop_options(o.train, steps_per_epoch(train.size(), o), run_dir),
+                    {"valid_loss", "valid_bpc"}),
+        model_(model), train_(std::move(train)), valid_(std::move(valid)), o_(o), run_dir_(std::move(run_dir)) {
     XG_CHECK(static_cast<int64_t>(train_.size()) > o.model.context + 1, "char_lm: the training text has ",
              train_.size(), " characters; more than --context + 1 = ", o.model.context + 1, " are needed");
     XG_CHECK(static_cast<int64_t>(valid_.size()) > o.model.context + 1, "char_lm: the validation text has ",
              valid_.size(), " characters; more than --context + 1 = ", o.model.context + 1,
              " are needed (raise --valid-fraction or lower --context)");
-  }
-
-  void run() {
-    if (o_.resume) restore();
-    started_ = std::chrono::steady_clock::now();
-    const int64_t total = steps_per_epoch_ * o_.epochs;
-    bool stop = run_.step >= total;
-    if (stop) last_valid_ = validation_loss();  // a finished run, resumed: nothing left to train
-    while (!stop) {
-      const int64_t epoch = run_.step / steps_per_epoch_ + 1;
-      auto [x, y] = batch(run_.step);
-      opt_.zero_grad();
-      xg::Tensor loss = xg::cross_entropy(model_(x).reshape({-1, o_.model.vocab}), y.reshape({-1}));
-      loss.backward();
-      if (o_.clip > 0) xg::nn::utils::clip_grad_norm_(model_->parameters(), o_.clip);
-      opt_.step();
-      sched_.step();
-      ++run_.step;
-      run_.loss_sum += loss.item<double>(), ++run_.loss_n;
-      run_.tokens += static_cast<double>(x.numel());
-      const int64_t in_epoch = (run_.step - 1) % steps_per_epoch_ + 1;
-      progress_.update(static_cast<int>(epoch), o_.epochs, run_.step, steps_per_epoch_, in_epoch, run_.loss_sum / run_.loss_n,
-                       opt_.lr(0), run_.tokens / std::max(elapsed() - run_.eval_seconds, 1e-9), elapsed(),
-                       static_cast<double>(run_.step) / static_cast<double>(total));
-      const bool epoch_end = in_epoch == steps_per_epoch_;
-      stop = run_.step >= total || elapsed() >= o_.time_budget || (o_.max_steps > 0 && run_.step >= o_.max_steps);
-      const bool scheduled = run_.step % o_.eval_every == 0 || epoch_end;
-      if (scheduled || stop) validate(scheduled);
-      if (epoch_end || stop) save_checkpoint();
-    }
-    progress_.clear();
   }
 
   // Mean cross-entropy (nats per character) over the first eval_chars characters of the
@@ -154,7 +130,8 @@ class Trainer {
         ys.insert(ys.end(), valid_.begin() + w * T + 1, valid_.begin() + (w + 1) * T + 1);
       }
       xg::Tensor logits = model_(xg::tensor(xs).reshape({B, T}));
-      sum += xg::cross_entropy(logits.reshape({-1, o_.model.vocab}), xg::tensor(ys), xg::CrossEntropyLossOptions().reduction(xg::kSum))
+      sum += xg::cross_entropy(logits.reshape({-1, o_.model.vocab}), xg::tensor(ys),
+                               xg::CrossEntropyLossOptions().reduction(xg::kSum))
                  .item<double>();
       n += static_cast<double>(B * T);
     }
@@ -162,24 +139,18 @@ class Trainer {
     return sum / n;
   }
 
-  int64_t steps() const { return run_.step; }
-  double elapsed() const {
-    return run_.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  }
   double last_valid_loss() const { return last_valid_; }
 
  private:
-  static optim::AdamW make_optimizer(GPT& model, double lr) {
-    auto [decay, no_decay] = optim::split_weight_decay(model->named_parameters());
-    return optim::AdamW({{decay, optim::AdamWOptions(lr).betas({0.9, 0.95}).weight_decay(0.1)},
-                         {no_decay, optim::AdamWOptions(lr).betas({0.9, 0.95}).weight_decay(0.0)}});
+  static int64_t steps_per_epoch(size_t train_chars, const Options& o) {
+    return std::max<int64_t>(1, static_cast<int64_t>(train_chars) / (o.train.batch * o.model.context));
   }
 
   // The windows of a step are a function of (seed, step): resuming needs only the step.
-  std::pair<xg::Tensor, xg::Tensor> batch(int64_t step) const {
-    std::seed_seq seq{o_.seed, static_cast<uint64_t>(step)};
+  ex::StepResult train_step(int64_t step) override {
+    std::seed_seq seq{o_.train.seed, static_cast<uint64_t>(step)};
     std::mt19937_64 rng(seq);
-    const int64_t T = o_.model.context, B = o_.batch;
+    const int64_t T = o_.model.context, B = o_.train.batch;
     std::uniform_int_distribution<int64_t> start(0, static_cast<int64_t>(train_.size()) - T - 1);
     std::vector<int64_t> xs, ys;
     xs.reserve(static_cast<size_t>(B * T)), ys.reserve(static_cast<size_t>(B * T));
@@ -188,53 +159,31 @@ class Trainer {
       xs.insert(xs.end(), s, s + T);
       ys.insert(ys.end(), s + 1, s + T + 1);
     }
-    return {xg::tensor(xs).reshape({B, T}), xg::tensor(ys).reshape({B, T})};
+    xg::Tensor logits = model_(xg::tensor(xs).reshape({B, T}));
+    return {xg::cross_entropy(logits.reshape({-1, o_.model.vocab}), xg::tensor(ys)), static_cast<double>(B * T)};
   }
 
-  void validate(bool reset_train_loss) {
-    const double t0 = elapsed();
+  ex::Validation validate() override {
     last_valid_ = validation_loss();
-    run_.eval_seconds += elapsed() - t0;
-    const double train_loss = run_.loss_sum / std::max<int64_t>(run_.loss_n, 1), bpc = last_valid_ / std::log(2.0);
-    char line[200];
-    std::snprintf(line, sizeof line, "step %lld  train loss %.4f  valid loss %.4f nats = %.3f bits/char  (%.1f s)",
-                  static_cast<long long>(run_.step), train_loss, last_valid_, bpc, elapsed());
-    progress_.print(line);
-    metrics_.add({static_cast<double>(run_.step), static_cast<double>((run_.step - 1) / steps_per_epoch_ + 1), elapsed(),
-                  train_loss, opt_.lr(0), last_valid_, bpc});
-    if (reset_train_loss) run_.loss_sum = 0, run_.loss_n = 0;
-    const auto step = metrics_.column("step");
+    const double bpc = last_valid_ / std::log(2.0);
+    char line[100];
+    std::snprintf(line, sizeof line, "valid loss %.4f nats = %.3f bits/char", last_valid_, bpc);
+    return {{last_valid_, bpc}, line, false};
+  }
+
+  void on_validated() override {
+    const auto& m = metrics();
+    const auto step = m.column("step");
     ex::Panel loss("Loss (nats per character)", "step", "loss"), bits("Validation bits per character", "step", "bits/char");
-    loss.series = {{"train", step, metrics_.column("train_loss")}, {"validation", step, metrics_.column("valid_loss")}};
-    bits.series = {{"validation", step, metrics_.column("valid_bpc")}};
+    loss.series = {{"train", step, m.column("train_loss")}, {"validation", step, m.column("valid_loss")}};
+    bits.series = {{"validation", step, m.column("valid_bpc")}};
     ex::write_svg(run_dir_ + "/curves.svg", {loss, bits}, 2);
-  }
-
-  void save_checkpoint() {
-    ex::save_checkpoint(run_dir_ + "/checkpoint.npz", *model_, opt_, sched_, run_.save(elapsed()));
-    model_->save(run_dir_ + "/model.npz");
-  }
-
-  void restore() {
-    const std::string path = run_dir_ + "/checkpoint.npz";
-    XG_CHECK(fs::exists(path), "char_lm: --resume: no checkpoint at '", path, "'");
-    const ex::Counters c = ex::load_checkpoint(path, *model_, opt_, sched_);
-    run_.load(c);
-    metrics_.restore_until(static_cast<double>(run_.step));
-    progress_.print("resumed from " + path + " at step " + std::to_string(run_.step));
   }
 
   GPT& model_;
   std::vector<int64_t> train_, valid_;
   const Options& o_;
   std::string run_dir_;
-  optim::AdamW opt_;
-  int64_t steps_per_epoch_;
-  optim::LinearWarmupCosine sched_;
-  ex::MetricsLog metrics_;
-  ex::Progress progress_;
-  std::chrono::steady_clock::time_point started_;
-  ex::RunCounters run_;
   double last_valid_ = 0;
 };
 
@@ -268,7 +217,7 @@ void write_attention_svg(GPT& model, const CharVocab& vocab, const std::vector<i
 }
 
 void print_sample(GPT& model, const CharVocab& vocab, const Options& o) {
-  std::mt19937_64 rng(o.seed);
+  std::mt19937_64 rng(o.train.seed);
   const auto prompt = vocab.encode(utf8_decode(o.prompt), "--prompt");
   const auto out = model->generate(prompt, o.generate, o.temperature, o.top_k, rng);
   std::printf("--- sample (temperature %.2f, top-k %lld) ---\n%s%s\n---\n", o.temperature,
@@ -289,13 +238,13 @@ int main(int argc, char** argv) {
       r.model.vocab = vocab.size();
       GPT model(r.model);
       model->load((fs::path(o.load) / "model.npz").string());
-      r.prompt = o.prompt, r.generate = o.generate, r.temperature = o.temperature, r.top_k = o.top_k, r.seed = o.seed;
+      r.prompt = o.prompt, r.generate = o.generate, r.temperature = o.temperature, r.top_k = o.top_k, r.train.seed = o.train.seed;
       print_sample(model, vocab, r);
       return 0;
     }
     if (o.name.empty()) o.name = o.data.empty() ? "corpus" : fs::path(o.data).stem().string();
     std::string config_text = app.config_to_str(true, false);
-    if (o.resume) {
+    if (o.train.resume) {
       const Options cli = o;
       config_text = ex::reparse_on_run_config(fs::path(o.runs) / o.name / "config.ini", argc, argv, o, add_options);
       o.name = cli.name;
@@ -324,7 +273,7 @@ int main(int argc, char** argv) {
                 o.data.empty() ? "(built-in: xgrad's docs and sources)" : o.data.c_str(), ids.size(), train.size(),
                 valid.size(), static_cast<long long>(vocab.size()));
 
-    xg::manual_seed(o.seed);
+    xg::manual_seed(o.train.seed);
     o.model.vocab = vocab.size();
     GPT model(o.model);
     const auto& m = o.model;

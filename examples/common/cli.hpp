@@ -10,6 +10,8 @@
 
 #include <xgrad/error.hpp>
 
+#include "common/trainer.hpp"
+
 namespace xgrad::examples {
 
 // An optional input file: empty (not given) or an existing regular file.
@@ -33,6 +35,21 @@ std::string reparse_on_run_config(const std::filesystem::path& config, int argc,
   again.parse(args);
   o = merged;
   return again.config_to_str(true, false);
+}
+
+// The options of TrainingFlags, with the same names, checks and help in every example; `unit` says
+// what a batch holds ("examples", "windows").
+inline void add_training_options(CLI::App& app, TrainingFlags& t, const std::string& unit) {
+  app.add_option("--batch-size", t.batch, unit + " per step")->check(CLI::Range(1, 65536))->capture_default_str();
+  app.add_option("--lr", t.lr, "peak AdamW learning rate")->check(CLI::Range(1e-7, 1.0))->capture_default_str();
+  app.add_option("--warmup", t.warmup, "linear warmup steps before the cosine decay")->check(CLI::Range(0, 1000000))->capture_default_str();
+  app.add_option("--clip", t.clip, "gradient norm clip (0: off)")->check(CLI::Range(0.0, 1e6))->capture_default_str();
+  app.add_option("--epochs", t.epochs, "epochs; the cosine schedule spans them")->check(CLI::Range(1, 1000000))->capture_default_str();
+  app.add_option("--time-budget", t.time_budget, "stop training after this many seconds")->check(CLI::Range(0.1, 1e7))->capture_default_str();
+  app.add_option("--eval-every", t.eval_every, "steps between validations (and at each epoch's end)")->check(CLI::Range(1, 1000000))->capture_default_str();
+  app.add_option("--seed", t.seed, "seed for everything random: data, initialisation, data order, dropout, sampling")->capture_default_str();
+  app.add_option("--max-steps", t.max_steps, "stop after this many steps in all (0: no limit); --resume continues")->check(CLI::Range(0, 1000000000))->configurable(false);
+  app.add_flag("--resume", t.resume, "continue the run in --runs/--name from its checkpoint, with its config")->configurable(false);
 }
 
 // Reads options back from a run's config.ini (for --load).

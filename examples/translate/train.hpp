@@ -11,10 +11,8 @@
 #include <optional>
 #include <sstream>
 
-#include "common/checkpoint.hpp"
-#include "common/metrics.hpp"
 #include "common/plot.hpp"
-#include "common/progress.hpp"
+#include "common/trainer.hpp"
 #include "translate/bleu.hpp"
 #include "translate/model.hpp"
 
@@ -43,13 +41,11 @@ struct Dataset {
   }
 };
 
-struct TrainOptions {
-  int64_t batch = 64, warmup = 100, eval_every = 200, max_steps = 0;  // max_steps 0: no limit
-  double lr = 2e-3, smoothing = 0.1, clip = 1.0, time_budget = 60, target = 0.995;
-  int epochs = 3;
-  uint64_t seed = 0;
+struct TrainOptions : ex::TrainingFlags {
+  TrainOptions() { batch = 64, lr = 2e-3, time_budget = 60, epochs = 3; }
+  double smoothing = 0.1, target = 0.995;
   std::string run_dir;  // empty: write nothing
-  bool resume = false, verbose = true;
+  bool verbose = true;
 };
 
 struct Evaluation {
@@ -127,74 +123,53 @@ inline void write_attention_svgs(const AttentionSample& a, const std::string& sr
                          maps(a.decoder_cross, tgt), heads);
 }
 
-class Trainer {
- public:
-  Trainer(Seq2Seq& model, const Dataset& data, TrainOptions o)
-      : model_(model), d_(data), o_(std::move(o)), opt_(make_optimizer(model, o_.lr)),
-        steps_per_epoch_((static_cast<int64_t>(d_.train.src.size()) + o_.batch - 1) / o_.batch),
-        sched_(opt_, std::min<int64_t>(o_.warmup, steps_per_epoch_ * o_.epochs / 10 + 1), steps_per_epoch_ * o_.epochs,
-               o_.lr * 0.05) {}
-
-  // Trains until the epochs are done, the time budget is spent, validation exact accuracy
-  // reaches the target or max_steps is reached; returns the last validation.
-  Evaluation run() {
-    if (o_.resume) restore();
-    const auto loss_options = xg::CrossEntropyLossOptions().ignore_index(Vocab::kPad).label_smoothing(o_.smoothing);
-    const int64_t V = d_.tgt_vocab.size(), total = steps_per_epoch_ * o_.epochs;
-    started_ = std::chrono::steady_clock::now();
-    const int64_t first_step = run_.step;
-    Evaluation last;
-    bool stop = false, fresh = false;  // fresh: the current state was just evaluated
-    for (; epoch_ <= o_.epochs && !stop; ++epoch_, pos_ = 0) {
-      const std::vector<int64_t> order = epoch_order(epoch_);
-      while (pos_ < steps_per_epoch_ && !stop) {
-        const auto first = order.begin() + pos_ * o_.batch;
-        std::vector<int64_t> idx(first, first + std::min<int64_t>(o_.batch, order.end() - first));
-        Batch b = make_batch(d_.train, idx);
-        opt_.zero_grad();
-        xg::Tensor loss = xg::cross_entropy(model_(b).reshape({-1, V}), b.tgt_out.reshape({-1}), loss_options);
-        loss.backward();
-        if (o_.clip > 0) xg::nn::utils::clip_grad_norm_(model_->parameters(), o_.clip);
-        opt_.step();
-        sched_.step();
-        ++run_.step, ++pos_, fresh = false;
-        run_.tokens += static_cast<double>(b.tgt_tokens);
-        run_.loss_sum += loss.item<double>(), ++run_.loss_n;
-        if (o_.verbose)
-          progress_.update(static_cast<int>(epoch_), o_.epochs, run_.step, steps_per_epoch_, pos_, run_.loss_sum / run_.loss_n,
-                           opt_.lr(0), run_.tokens / train_seconds_(), elapsed(), static_cast<double>(run_.step) / total);
-        stop = elapsed() >= o_.time_budget || (o_.max_steps > 0 && run_.step >= o_.max_steps);
-        const bool scheduled = run_.step % o_.eval_every == 0 || pos_ == steps_per_epoch_;
-        if (scheduled || stop) {
-          // An unscheduled validation (stopping) leaves the running train loss alone, so that
-          // a resumed run logs what an uninterrupted one does.
-          last = validate(scheduled), fresh = true;
-          stop = stop || last.exact >= o_.target;
-        }
-      }
-      if (pos_ == steps_per_epoch_ || stop) save_checkpoint(stop && pos_ < steps_per_epoch_ ? epoch_ : epoch_ + 1);
-    }
-    // Not validated since the last step: log one; a finished run resumed just reports.
-    if (!fresh) last = run_.step > first_step ? validate(false) : evaluate(model_, d_, d_.splits.valid, d_.valid);
-    progress_.clear();
-    return last;
-  }
-
-  optim::AdamW& optimizer() { return opt_; }
-  int64_t steps() const { return run_.step; }
-  double elapsed() const {
-    return run_.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  }
-  double time_to(double acc) const { return acc >= 0.99 ? t99_ : t95_; }
-  ex::Progress& progress() { return progress_; }
-
- private:
+// The parts the loop drives, built before it (base-from-member): AdamW with decoupled weight decay
+// on matrices only, linear warmup then cosine to 5% of the peak over all the epochs.
+struct TrainParts {
+  TrainParts(Seq2Seq& model, const TrainOptions& o, int64_t steps_per_epoch)
+      : optimizer(make_optimizer(model, o.lr)),
+        schedule(optimizer, std::min<int64_t>(o.warmup, steps_per_epoch * o.epochs / 10 + 1),
+                 steps_per_epoch * o.epochs, o.lr * 0.05) {}
   static optim::AdamW make_optimizer(Seq2Seq& model, double lr) {
     auto [decay, no_decay] = optim::split_weight_decay(model->named_parameters());
     return optim::AdamW({{decay, optim::AdamWOptions(lr).betas({0.9, 0.98}).eps(1e-9).weight_decay(0.01)},
                          {no_decay, optim::AdamWOptions(lr).betas({0.9, 0.98}).eps(1e-9).weight_decay(0.0)}});
   }
-  // The data order of an epoch is a function of (seed, epoch): resuming needs only the position.
+  optim::AdamW optimizer;
+  optim::LinearWarmupCosine schedule;
+};
+
+// Teacher-forced training with label smoothing on the shared loop; validation decodes the
+// held-out pairs and stops the run once exact match reaches the target.
+class Trainer : private TrainParts, public ex::Trainer {
+ public:
+  Trainer(Seq2Seq& model, const Dataset& data, TrainOptions o)
+      : TrainParts(model, o, steps_per_epoch(data, o)),
+        ex::Trainer(*model, optimizer, schedule, ex::loop_options(o, steps_per_epoch(data, o), o.run_dir, o.verbose),
+                    {"valid_loss", "valid_token_accuracy", "valid_exact", "valid_bleu2", "valid_bleu4"}),
+        model_(model), d_(data), o_(std::move(o)),
+        loss_options_(xg::CrossEntropyLossOptions().ignore_index(Vocab::kPad).label_smoothing(o_.smoothing)) {}
+
+  // The last validation in full (run() returns the loop's summary of it).
+  const Evaluation& last_evaluation() const { return last_; }
+  double time_to(double acc) const { return acc >= 0.99 ? t99_ : t95_; }
+
+ private:
+  static int64_t steps_per_epoch(const Dataset& d, const TrainOptions& o) {
+    return (static_cast<int64_t>(d.train.src.size()) + o.batch - 1) / o.batch;
+  }
+
+  ex::StepResult train_step(int64_t step) override {
+    const std::vector<int64_t> order = epoch_order(epoch_of(step));
+    const auto first = order.begin() + position_of(step) * o_.batch;
+    std::vector<int64_t> idx(first, first + std::min<int64_t>(o_.batch, order.end() - first));
+    Batch b = make_batch(d_.train, idx);
+    xg::Tensor logits = model_(b);
+    return {xg::cross_entropy(logits.reshape({-1, logits.size(2)}), b.tgt_out.reshape({-1}), loss_options_),
+            static_cast<double>(b.tgt_tokens)};
+  }
+
+  // The data order of an epoch is a function of (seed, epoch): resuming needs only the step.
   std::vector<int64_t> epoch_order(int64_t epoch) const {
     std::vector<int64_t> order(d_.train.src.size());
     std::iota(order.begin(), order.end(), 0);
@@ -203,40 +178,28 @@ class Trainer {
     std::shuffle(order.begin(), order.end(), rng);
     return order;
   }
-  double train_seconds_() const { return std::max(elapsed() - run_.eval_seconds, 1e-9); }
 
-  Evaluation validate(bool reset_train_loss) {
-    const double t0 = elapsed();
-    Evaluation r = evaluate(model_, d_, d_.splits.valid, d_.valid);
-    run_.eval_seconds += elapsed() - t0;
-    if (r.exact >= 0.95 && t95_ < 0) t95_ = elapsed();
-    if (r.exact >= 0.99 && t99_ < 0) t99_ = elapsed();
-    const double train_loss = run_.loss_sum / std::max<int64_t>(run_.loss_n, 1);
-    char line[300];
-    std::snprintf(line, sizeof line,
-                  "epoch %lld step %lld  train loss %.4f  valid loss %.4f  token %.1f%%  exact %.1f%%  BLEU-2 %.3f  "
-                  "BLEU-4 %.3f  (%.1f s)",
-                  static_cast<long long>(epoch_), static_cast<long long>(run_.step), train_loss, r.loss,
-                  100 * r.token_accuracy, 100 * r.exact, r.bleu2, r.bleu4, elapsed());
-    if (o_.verbose) progress_.print(line);
-    metrics_.add({static_cast<double>(run_.step), static_cast<double>(epoch_), elapsed(), train_loss, opt_.lr(0), r.loss,
-                  r.token_accuracy, r.exact, r.bleu2, r.bleu4});
-    write_curves();
-    if (reset_train_loss) run_.loss_sum = 0, run_.loss_n = 0;
-    return r;
+  ex::Validation validate() override {
+    last_ = evaluate(model_, d_, d_.splits.valid, d_.valid);
+    if (last_.exact >= 0.95 && t95_ < 0) t95_ = elapsed();
+    if (last_.exact >= 0.99 && t99_ < 0) t99_ = elapsed();
+    char line[200];
+    std::snprintf(line, sizeof line, "valid loss %.4f  token %.1f%%  exact %.1f%%  BLEU-2 %.3f  BLEU-4 %.3f", last_.loss,
+                  100 * last_.token_accuracy, 100 * last_.exact, last_.bleu2, last_.bleu4);
+    return {{last_.loss, last_.token_accuracy, last_.exact, last_.bleu2, last_.bleu4}, line, last_.exact >= o_.target};
   }
 
   // The curves, redrawn after each validation: losses on one panel, accuracies on the other.
-  void write_curves() const {
+  void on_validated() override {
     if (o_.run_dir.empty()) return;
-    const auto step = metrics_.column("step");
+    const auto& m = metrics();
+    const auto step = m.column("step");
     ex::Panel loss("Loss (nats per token)", "step", "loss"), acc("Validation accuracy", "step", "");
-    loss.series = {{"train (label-smoothed)", step, metrics_.column("train_loss")},
-                   {"validation", step, metrics_.column("valid_loss")}};
-    acc.series = {{"exact match", step, metrics_.column("valid_exact")},
-                  {"token accuracy", step, metrics_.column("valid_token_accuracy")},
-                  {"BLEU-2", step, metrics_.column("valid_bleu2")},
-                  {"BLEU-4", step, metrics_.column("valid_bleu4")}};
+    loss.series = {{"train (label-smoothed)", step, m.column("train_loss")}, {"validation", step, m.column("valid_loss")}};
+    acc.series = {{"exact match", step, m.column("valid_exact")},
+                  {"token accuracy", step, m.column("valid_token_accuracy")},
+                  {"BLEU-2", step, m.column("valid_bleu2")},
+                  {"BLEU-4", step, m.column("valid_bleu4")}};
     double top = 0;
     for (auto& series : loss.series)
       for (double v : series.y) top = std::max(top, v);
@@ -246,45 +209,15 @@ class Trainer {
     ex::write_svg(o_.run_dir + "/curves.svg", {loss, acc}, 2);
   }
 
-  // The checkpoint says where to continue: `epoch` and the step within it.
-  void save_checkpoint(int64_t epoch) {
-    if (o_.run_dir.empty()) return;
-    ex::Counters counters = run_.save(elapsed());
-    counters.insert(counters.end(), {{"epoch", static_cast<double>(epoch)},
-                                     {"position", static_cast<double>(epoch == epoch_ ? pos_ : 0)},
-                                     {"t95", t95_},
-                                     {"t99", t99_}});
-    ex::save_checkpoint(o_.run_dir + "/checkpoint.npz", *model_, opt_, sched_, counters);
-    model_->save(o_.run_dir + "/model.npz");
-  }
-
-  void restore() {
-    const std::string path = o_.run_dir + "/checkpoint.npz";
-    XG_CHECK(std::filesystem::exists(path), "translate: --resume: no checkpoint at '", path, "'");
-    const ex::Counters c = ex::load_checkpoint(path, *model_, opt_, sched_);
-    epoch_ = static_cast<int64_t>(ex::counter(c, "epoch"));
-    pos_ = static_cast<int64_t>(ex::counter(c, "position"));
-    run_.load(c);
-    t95_ = ex::counter(c, "t95"), t99_ = ex::counter(c, "t99");
-    metrics_.restore_until(static_cast<double>(run_.step));
-    if (o_.verbose)
-      progress_.print("resumed from " + path + " at epoch " + std::to_string(epoch_) + ", step " + std::to_string(run_.step));
-  }
+  ex::Counters extra_counters() const override { return {{"t95", t95_}, {"t99", t99_}}; }
+  void restore_extra(const ex::Counters& c) override { t95_ = ex::counter(c, "t95"), t99_ = ex::counter(c, "t99"); }
 
   Seq2Seq& model_;
   const Dataset& d_;
   TrainOptions o_;
-  optim::AdamW opt_;
-  int64_t steps_per_epoch_;
-  optim::LinearWarmupCosine sched_;
-  ex::Progress progress_;
-  std::chrono::steady_clock::time_point started_;
-  ex::RunCounters run_;
-  int64_t epoch_ = 1, pos_ = 0;  // where the run is: the epoch and the step within it
-  double t95_ = -1, t99_ = -1;   // seconds to 95% and 99% validation exact (-1: not yet)
-  ex::MetricsLog metrics_{o_.run_dir.empty() ? "" : o_.run_dir + "/metrics.csv",
-                          {"step", "epoch", "seconds", "train_loss", "lr", "valid_loss", "valid_token_accuracy",
-                           "valid_exact", "valid_bleu2", "valid_bleu4"}};
+  xg::CrossEntropyLossOptions loss_options_;
+  Evaluation last_;
+  double t95_ = -1, t99_ = -1;  // seconds to 95% and 99% validation exact (-1: not yet)
 };
 
 }  // namespace translate

@@ -1,0 +1,212 @@
+#pragma once
+// The training loop the examples share. Per step: zero_grad, the example's train_step (forward and
+// loss on that step's batch), backward, gradient clipping, the optimizer's and the schedule's step,
+// the progress line. Validation every eval_every steps and at each epoch's end (a row of
+// metrics.csv), a checkpoint at each epoch's end and when the run stops, and --resume that
+// continues bit for bit. An example says what a step, a validation and "done" are by overriding
+// train_step and validate; the data order must be a function of the step, so that a resumed run
+// needs only the step to continue.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <xgrad/xgrad.hpp>
+
+#include "common/checkpoint.hpp"
+#include "common/metrics.hpp"
+#include "common/progress.hpp"
+
+namespace xgrad::examples {
+
+// The training options every example's command line has (add_training_options in cli.hpp
+// registers them); each example sets its own defaults.
+struct TrainingFlags {
+  int64_t batch = 32, warmup = 100, eval_every = 200, max_steps = 0;  // max_steps 0: no limit
+  double lr = 1e-3, clip = 1.0, time_budget = 600;
+  int epochs = 1;
+  uint64_t seed = 0;
+  bool resume = false;
+};
+
+struct LoopOptions {
+  int64_t steps_per_epoch = 1;
+  int epochs = 1;
+  int64_t eval_every = 200;  // steps between validations (and one at each epoch's end)
+  int64_t max_steps = 0;     // stop after this many steps in all; 0: no limit
+  double clip = 1.0;         // gradient norm clip; 0: off
+  double time_budget = 0;    // stop after this many seconds of training; 0: no limit
+  std::string run_dir;       // metrics.csv and checkpoint.npz go here; empty: nothing is written
+  bool resume = false;       // continue from run_dir/checkpoint.npz
+  bool verbose = true;       // progress bar and validation lines
+};
+
+inline LoopOptions loop_options(const TrainingFlags& f, int64_t steps_per_epoch, std::string run_dir, bool verbose = true) {
+  LoopOptions l;
+  l.steps_per_epoch = steps_per_epoch;
+  l.epochs = f.epochs;
+  l.eval_every = f.eval_every;
+  l.max_steps = f.max_steps;
+  l.clip = f.clip;
+  l.time_budget = f.time_budget;
+  l.run_dir = std::move(run_dir);
+  l.resume = f.resume;
+  l.verbose = verbose;
+  return l;
+}
+
+// What one training step computed: the loss to differentiate, and the tokens it covered.
+struct StepResult {
+  Tensor loss;
+  double tokens = 0;
+};
+
+// A validation: one value per validation column, a summary for the log, and whether the run has
+// reached its target and should stop.
+struct Validation {
+  std::vector<double> values;
+  std::string summary;
+  bool done = false;
+};
+
+class Trainer {
+ public:
+  // validation_columns: the metrics.csv columns after step, epoch, seconds, train_loss and lr.
+  Trainer(nn::Module& model, optim::Optimizer& optimizer, optim::LRScheduler& schedule, LoopOptions options,
+          const std::vector<std::string>& validation_columns)
+      : model_(model), optimizer_(optimizer), schedule_(schedule), o_(std::move(options)),
+        metrics_(o_.run_dir.empty() ? "" : o_.run_dir + "/metrics.csv", columns(validation_columns)) {
+    XG_CHECK(o_.steps_per_epoch > 0 && o_.epochs > 0, "Trainer: steps_per_epoch and epochs must be positive, got ",
+             o_.steps_per_epoch, " and ", o_.epochs);
+  }
+  virtual ~Trainer() = default;
+
+  // Trains until the epochs are done, the time budget or max_steps is spent, or a validation says
+  // done; validates the final state (a finished run, resumed, is only evaluated). Returns that
+  // last validation.
+  Validation run() {
+    if (o_.resume) restore();
+    started_ = std::chrono::steady_clock::now();
+    const int64_t first_step = run_.step;
+    Validation last;
+    bool stop = run_.step >= total_steps(), validated = false;  // validated: the current state is
+    while (!stop) {
+      train_one_step();
+      validated = false;
+      stop = run_.step >= total_steps() || (o_.time_budget > 0 && elapsed() >= o_.time_budget) ||
+             (o_.max_steps > 0 && run_.step >= o_.max_steps);
+      const bool epoch_end = run_.step % o_.steps_per_epoch == 0;
+      const bool scheduled = run_.step % o_.eval_every == 0 || epoch_end;
+      if (scheduled || stop) {
+        // An unscheduled validation (stopping) leaves the running train loss alone, so that a
+        // resumed run logs what an uninterrupted one does.
+        last = validate_and_log(scheduled), validated = true;
+        stop = stop || last.done;
+      }
+      if (epoch_end || stop) save_checkpoint();
+    }
+    if (!validated) last = run_.step > first_step ? validate_and_log(false) : validate();
+    progress_.clear();
+    return last;
+  }
+
+  int64_t steps() const { return run_.step; }
+  int64_t total_steps() const { return o_.steps_per_epoch * o_.epochs; }
+  // The epoch (from 1) and the position in it of global step `step`.
+  int64_t epoch_of(int64_t step) const { return step / o_.steps_per_epoch + 1; }
+  int64_t position_of(int64_t step) const { return step % o_.steps_per_epoch; }
+  double elapsed() const {
+    return run_.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  }
+  Progress& progress() { return progress_; }
+  const MetricsLog& metrics() const { return metrics_; }
+  const LoopOptions& options() const { return o_; }
+
+ protected:
+  // Forward and loss of global step `step`'s batch (gradients are zero; the loop runs backward).
+  virtual StepResult train_step(int64_t step) = 0;
+  // Evaluates the current model (no gradients); leaves it in training mode.
+  virtual Validation validate() = 0;
+  // After each logged validation (metrics() has its row): pictures, say.
+  virtual void on_validated() {}
+  // The example's own counters, saved in the checkpoint and handed back on resume.
+  virtual Counters extra_counters() const { return {}; }
+  virtual void restore_extra(const Counters&) {}
+
+ private:
+  static std::vector<std::string> columns(const std::vector<std::string>& validation) {
+    std::vector<std::string> all{"step", "epoch", "seconds", "train_loss", "lr"};
+    all.insert(all.end(), validation.begin(), validation.end());
+    return all;
+  }
+
+  void train_one_step() {
+    const int64_t step = run_.step;
+    optimizer_.zero_grad();
+    StepResult r = train_step(step);
+    r.loss.backward();
+    if (o_.clip > 0) nn::utils::clip_grad_norm_(model_.parameters(), o_.clip);
+    optimizer_.step();
+    schedule_.step();
+    ++run_.step;
+    run_.tokens += r.tokens;
+    run_.loss_sum += r.loss.item<double>(), ++run_.loss_n;
+    if (o_.verbose)
+      progress_.update(static_cast<int>(epoch_of(step)), o_.epochs, run_.step, o_.steps_per_epoch,
+                       position_of(step) + 1, run_.loss_sum / run_.loss_n, optimizer_.lr(0),
+                       run_.tokens / std::max(elapsed() - run_.eval_seconds, 1e-9), elapsed(),
+                       static_cast<double>(run_.step) / static_cast<double>(total_steps()));
+  }
+
+  Validation validate_and_log(bool reset_train_loss) {
+    const double t0 = elapsed();
+    Validation v = validate();
+    run_.eval_seconds += elapsed() - t0;
+    const double train_loss = run_.loss_sum / static_cast<double>(std::max<int64_t>(run_.loss_n, 1));
+    const int64_t epoch = epoch_of(run_.step - 1);  // the epoch of the step just taken
+    if (o_.verbose) {
+      char head[96], tail[32];
+      std::snprintf(head, sizeof head, "epoch %lld step %lld  train loss %.4f  ", static_cast<long long>(epoch),
+                    static_cast<long long>(run_.step), train_loss);
+      std::snprintf(tail, sizeof tail, "  (%.1f s)", elapsed());
+      progress_.print(head + v.summary + tail);
+    }
+    std::vector<double> row{static_cast<double>(run_.step), static_cast<double>(epoch), elapsed(), train_loss,
+                            optimizer_.lr(0)};
+    row.insert(row.end(), v.values.begin(), v.values.end());
+    metrics_.add(row);
+    on_validated();
+    if (reset_train_loss) run_.loss_sum = 0, run_.loss_n = 0;
+    return v;
+  }
+
+  void save_checkpoint() {
+    if (o_.run_dir.empty()) return;
+    Counters counters = run_.save(elapsed());
+    for (auto& c : extra_counters()) counters.push_back(c);
+    examples::save_checkpoint(o_.run_dir + "/checkpoint.npz", model_, optimizer_, schedule_, counters);
+    model_.save(o_.run_dir + "/model.npz");
+  }
+
+  void restore() {
+    const std::string path = o_.run_dir + "/checkpoint.npz";
+    XG_CHECK(std::filesystem::exists(path), "--resume: no checkpoint at '", path, "'");
+    const Counters c = load_checkpoint(path, model_, optimizer_, schedule_);
+    run_.load(c);
+    restore_extra(c);
+    metrics_.restore_until(static_cast<double>(run_.step));
+    if (o_.verbose) progress_.print("resumed from " + path + " at step " + std::to_string(run_.step));
+  }
+
+  nn::Module& model_;
+  optim::Optimizer& optimizer_;
+  optim::LRScheduler& schedule_;
+  LoopOptions o_;
+  MetricsLog metrics_;
+  Progress progress_;
+  std::chrono::steady_clock::time_point started_;
+  RunCounters run_;
+};
+
+}  // namespace xgrad::examples
