@@ -1,6 +1,7 @@
 #include "xgrad/gradcheck.hpp"
 
 #include <cmath>
+#include <functional>
 #include <sstream>
 
 #include "xgrad/engine.hpp"
@@ -32,10 +33,9 @@ std::vector<std::vector<double>> values_of(const TensorList& outs) {
   return v;
 }
 
-}  // namespace
-
-GradcheckReport gradcheck(const MultiFn& fn, const TensorList& inputs, const GradcheckOptions& opt) {
-  std::vector<size_t> diff;  // which inputs we differentiate
+// The inputs gradcheck differentiates: those that require grad (Float64 required).
+std::vector<size_t> differentiable_inputs(const TensorList& inputs) {
+  std::vector<size_t> diff;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& t = inputs[i];
     if (!t.defined() || !t.requires_grad()) continue;
@@ -44,25 +44,25 @@ GradcheckReport gradcheck(const MultiFn& fn, const TensorList& inputs, const Gra
     diff.push_back(i);
   }
   XG_CHECK(!diff.empty(), "gradcheck: no input requires grad");
+  return diff;
+}
 
-  // Analytical Jacobian, one row per output element: J[o][e] = grads w.r.t. each diff input.
-  TensorList outs = fn(inputs);
-  auto base = values_of(outs);
-  TensorList diff_inputs;
-  for (size_t i : diff) diff_inputs.push_back(inputs[i]);
-  // analytic[o][e][k][m]: d out_o[e] / d input_diff[k][m]
-  std::vector<std::vector<std::vector<std::vector<double>>>> analytic(outs.size());
+// J[o][e][k][m] = d out_o[e] / d input_diff[k][m], one vector-Jacobian product per output element.
+using Jacobian = std::vector<std::vector<std::vector<std::vector<double>>>>;
+
+Jacobian analytical_jacobian(const TensorList& outs, const std::vector<std::vector<double>>& values,
+                             const TensorList& diff_inputs) {
+  Jacobian J(outs.size());
   for (size_t o = 0; o < outs.size(); ++o) {
-    if (base[o].empty()) continue;
-    analytic[o].resize(base[o].size());
-    for (size_t e = 0; e < base[o].size(); ++e) {
-      auto& row = analytic[o][e];
-      for (size_t k = 0; k < diff.size(); ++k) row.emplace_back(static_cast<size_t>(inputs[diff[k]].numel()), 0.0);
+    J[o].resize(values[o].size());
+    for (size_t e = 0; e < values[o].size(); ++e) {
+      auto& row = J[o][e];
+      for (const auto& in : diff_inputs) row.emplace_back(static_cast<size_t>(in.numel()), 0.0);
       if (!outs[o].requires_grad()) continue;  // a constant output: zero row
       Tensor go = zeros(outs[o].sizes(), outs[o].dtype());
       dispatch_floating(go.dtype(), "gradcheck", [&]<class T>() { go.data_ptr<T>()[e] = T(1); });
       TensorList g = grad({outs[o]}, diff_inputs, {go}, /*retain_graph=*/true, false, /*allow_unused=*/true);
-      for (size_t k = 0; k < diff.size(); ++k) {
+      for (size_t k = 0; k < g.size(); ++k) {
         if (!g[k].defined()) continue;
         Tensor gk = g[k].to(kFloat64);
         const double* p = gk.data_ptr<double>();
@@ -70,51 +70,68 @@ GradcheckReport gradcheck(const MultiFn& fn, const TensorList& inputs, const Gra
       }
     }
   }
+  return J;
+}
 
-  // Numerical Jacobian by central differences, perturbing each input element in place.
-  GradcheckReport rep;
-  double worst = -1;
+// Folds one Jacobian entry's comparison into the report, which names the worst entry.
+struct EntryCheck {
+  const GradcheckOptions& opt;
+  GradcheckReport report;
+  double worst = -1;  // the largest excess over the tolerance seen so far
+
+  void add(double numerical, double analytical, const std::function<std::string()>& where) {
+    double abs_err = std::fabs(numerical - analytical);
+    if (std::isnan(numerical) != std::isnan(analytical)) abs_err = INFINITY;
+    if (std::isnan(numerical) && std::isnan(analytical)) abs_err = 0;
+    const double rel_err = abs_err / std::max(std::fabs(numerical), 1e-12);
+    report.max_abs_error = std::max(report.max_abs_error, abs_err);
+    if (abs_err > opt.atol()) report.max_rel_error = std::max(report.max_rel_error, rel_err);
+    const double excess = abs_err - (opt.atol() + opt.rtol() * std::fabs(numerical));
+    if (excess > 0) report.ok = false;
+    if (excess <= worst) return;
+    worst = excess;
+    std::ostringstream os;
+    os << (report.ok ? "largest deviation" : "Jacobian mismatch") << " for " << where() << ": numerical " << numerical
+       << " vs analytical " << analytical << " (abs error " << abs_err << ", rel error " << rel_err << ")";
+    report.message = os.str();
+  }
+};
+
+}  // namespace
+
+GradcheckReport gradcheck(const MultiFn& fn, const TensorList& inputs, const GradcheckOptions& opt) {
+  const std::vector<size_t> diff = differentiable_inputs(inputs);
+  TensorList diff_inputs;
+  for (size_t i : diff) diff_inputs.push_back(inputs[i]);
+  const TensorList outs = fn(inputs);
+  const auto base = values_of(outs);
+  const Jacobian analytic = analytical_jacobian(outs, base, diff_inputs);
+
+  // Numerical Jacobian by central differences, perturbing each input element in place. Grad mode
+  // stays on: fn may differentiate internally (gradgradcheck's does).
+  EntryCheck check{opt, {}};
   for (size_t k = 0; k < diff.size(); ++k) {
     const Tensor& in = inputs[diff[k]];
     double* p = in.data_ptr<double>();
     for (int64_t m = 0; m < in.numel(); ++m) {
       const double orig = p[m];
-      std::vector<std::vector<double>> plus, minus;
-      // Grad mode stays on: fn may differentiate internally (gradgradcheck's does).
       p[m] = orig + opt.eps();
-      plus = values_of(fn(inputs));
+      const auto plus = values_of(fn(inputs));
       p[m] = orig - opt.eps();
-      minus = values_of(fn(inputs));
+      const auto minus = values_of(fn(inputs));
       p[m] = orig;
-      for (size_t o = 0; o < outs.size(); ++o)
+      for (size_t o = 0; o < outs.size(); ++o) {
         XG_CHECK(plus[o].size() == base[o].size() && minus[o].size() == base[o].size(),
                  "gradcheck: output ", o, " changed size when input ", diff[k], " was perturbed");
-      for (size_t o = 0; o < outs.size(); ++o) {
-        for (size_t e = 0; e < base[o].size(); ++e) {
-          double num = (plus[o][e] - minus[o][e]) / (2 * opt.eps());
-          double ana = analytic[o][e][k][m];
-          double abs_err = std::fabs(num - ana);
-          if (std::isnan(num) != std::isnan(ana)) abs_err = INFINITY;
-          if (std::isnan(num) && std::isnan(ana)) abs_err = 0;
-          double rel_err = abs_err / std::max(std::fabs(num), 1e-12);
-          rep.max_abs_error = std::max(rep.max_abs_error, abs_err);
-          if (abs_err > opt.atol()) rep.max_rel_error = std::max(rep.max_rel_error, rel_err);
-          double excess = abs_err - (opt.atol() + opt.rtol() * std::fabs(num));
-          if (excess > 0) rep.ok = false;
-          if (excess > worst) {
-            worst = excess;
-            std::ostringstream os;
-            os << (rep.ok ? "largest deviation" : "Jacobian mismatch") << " for output " << o << " at "
-               << str(unravel(static_cast<int64_t>(e), outs[o].sizes())) << " with respect to input " << diff[k]
-               << " at " << str(unravel(m, in.sizes())) << ": numerical " << num << " vs analytical " << ana
-               << " (abs error " << abs_err << ", rel error " << rel_err << ")";
-            rep.message = os.str();
-          }
-        }
+        for (size_t e = 0; e < base[o].size(); ++e)
+          check.add((plus[o][e] - minus[o][e]) / (2 * opt.eps()), analytic[o][e][k][m], [&] {
+            return str("output ", o, " at ", unravel(static_cast<int64_t>(e), outs[o].sizes()), " with respect to input ",
+                       diff[k], " at ", unravel(m, in.sizes()));
+          });
       }
     }
   }
-  return rep;
+  return check.report;
 }
 
 GradcheckReport gradcheck(const Fn& fn, const TensorList& inputs, const GradcheckOptions& options) {

@@ -224,6 +224,59 @@ void print_sample(GPT& model, const CharVocab& vocab, const Options& o) {
               static_cast<long long>(o.top_k), o.prompt.c_str(), vocab.decode(out).c_str());
 }
 
+// --load DIR: rebuild the model from DIR's config.ini, vocabulary and model.npz, and sample.
+int sample_mode(const Options& cli) {
+  Options r = ex::read_run_config<Options>(fs::path(cli.load) / "config.ini", add_options);
+  CharVocab vocab = read_vocab(fs::path(cli.load) / "vocab.txt");
+  r.model.vocab = vocab.size();
+  GPT model(r.model);
+  model->load((fs::path(cli.load) / "model.npz").string());
+  r.prompt = cli.prompt, r.generate = cli.generate, r.temperature = cli.temperature, r.top_k = cli.top_k;
+  r.train.seed = cli.train.seed;
+  print_sample(model, vocab, r);
+  return 0;
+}
+
+int train_mode(Options& o, const std::string& config_text) {
+  const fs::path run_dir = fs::path(o.runs) / o.name;
+  fs::create_directories(run_dir);
+  xg::write_file_atomic((run_dir / "config.ini").string(), config_text);
+
+  const std::vector<char32_t> text = utf8_decode(read_text(o.data));
+  CharVocab vocab(text);
+  std::vector<int64_t> all(static_cast<size_t>(vocab.size()));
+  std::iota(all.begin(), all.end(), 0);
+  xg::write_file_atomic((run_dir / "vocab.txt").string(), vocab.decode(all));
+  const auto ids = vocab.encode(text, "char_lm");
+  if (o.generate > 0) vocab.encode(utf8_decode(o.prompt), "--prompt");  // refused now, not after training
+  const auto split = ids.begin() + static_cast<std::ptrdiff_t>(static_cast<double>(ids.size()) * (1 - o.valid_fraction));
+  std::vector<int64_t> train(ids.begin(), split), valid(split, ids.end());
+  std::printf("text %s: %zu characters (%zu train / %zu validation), %lld distinct\n",
+              o.data.empty() ? "(built-in: xgrad's docs and sources)" : o.data.c_str(), ids.size(), train.size(),
+              valid.size(), static_cast<long long>(vocab.size()));
+
+  xg::manual_seed(o.train.seed);
+  o.model.vocab = vocab.size();
+  GPT model(o.model);
+  const auto& m = o.model;
+  std::printf("model: d_model %lld, %lld heads, %lld layers, ffn %lld, context %lld: %lld parameters\n",
+              static_cast<long long>(m.d_model), static_cast<long long>(m.heads), static_cast<long long>(m.layers),
+              static_cast<long long>(m.ffn), static_cast<long long>(m.context),
+              static_cast<long long>(model->num_parameters()));
+  Trainer trainer(model, train, valid, o, run_dir.string());
+  trainer.run();
+  const double loss = trainer.last_valid_loss();
+  std::printf("\ntrained %lld steps in %.1f s: validation loss %.4f nats per character = %.3f bits per character\n",
+              static_cast<long long>(trainer.steps()), trainer.elapsed(), loss, loss / std::log(2.0));
+  if (o.generate > 0) print_sample(model, vocab, o);
+  write_attention_svg(model, vocab, std::vector<int64_t>(valid.begin(), valid.begin() + std::min<int64_t>(40, m.context)),
+                      (run_dir / "attention.svg").string());
+  std::printf("run folder %s: config.ini, metrics.csv, curves.svg, attention.svg, checkpoint.npz (--resume),\n"
+              "model.npz and vocab.txt (--load %s)\n",
+              run_dir.c_str(), run_dir.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -232,16 +285,7 @@ int main(int argc, char** argv) {
   add_options(app, o);
   CLI11_PARSE(app, argc, argv);
   try {
-    if (!o.load.empty()) {  // sampling from a trained run
-      Options r = ex::read_run_config<Options>(fs::path(o.load) / "config.ini", add_options);
-      CharVocab vocab = read_vocab(fs::path(o.load) / "vocab.txt");
-      r.model.vocab = vocab.size();
-      GPT model(r.model);
-      model->load((fs::path(o.load) / "model.npz").string());
-      r.prompt = o.prompt, r.generate = o.generate, r.temperature = o.temperature, r.top_k = o.top_k, r.train.seed = o.train.seed;
-      print_sample(model, vocab, r);
-      return 0;
-    }
+    if (!o.load.empty()) return sample_mode(o);
     if (o.name.empty()) o.name = o.data.empty() ? "corpus" : fs::path(o.data).stem().string();
     std::string config_text = app.config_to_str(true, false);
     if (o.train.resume) {
@@ -254,46 +298,7 @@ int main(int argc, char** argv) {
                    static_cast<long long>(o.model.d_model), static_cast<long long>(o.model.heads));
       return 2;
     }
-    const fs::path run_dir = fs::path(o.runs) / o.name;
-    fs::create_directories(run_dir);
-    xg::write_file_atomic((run_dir / "config.ini").string(), config_text);
-
-    const std::vector<char32_t> text = utf8_decode(read_text(o.data));
-    CharVocab vocab(text);
-    xg::write_file_atomic((run_dir / "vocab.txt").string(), vocab.decode([&] {
-                            std::vector<int64_t> all(static_cast<size_t>(vocab.size()));
-                            std::iota(all.begin(), all.end(), 0);
-                            return all;
-                          }()));
-    const auto ids = vocab.encode(text, "char_lm");
-    if (o.generate > 0) vocab.encode(utf8_decode(o.prompt), "--prompt");  // refused now, not after training
-    const auto split = ids.begin() + static_cast<std::ptrdiff_t>(static_cast<double>(ids.size()) * (1 - o.valid_fraction));
-    std::vector<int64_t> train(ids.begin(), split), valid(split, ids.end());
-    std::printf("text %s: %zu characters (%zu train / %zu validation), %lld distinct\n",
-                o.data.empty() ? "(built-in: xgrad's docs and sources)" : o.data.c_str(), ids.size(), train.size(),
-                valid.size(), static_cast<long long>(vocab.size()));
-
-    xg::manual_seed(o.train.seed);
-    o.model.vocab = vocab.size();
-    GPT model(o.model);
-    const auto& m = o.model;
-    std::printf("model: d_model %lld, %lld heads, %lld layers, ffn %lld, context %lld: %lld parameters\n",
-                static_cast<long long>(m.d_model), static_cast<long long>(m.heads), static_cast<long long>(m.layers),
-                static_cast<long long>(m.ffn), static_cast<long long>(m.context),
-                static_cast<long long>(model->num_parameters()));
-    Trainer trainer(model, train, valid, o, run_dir.string());
-    trainer.run();
-    const double loss = trainer.last_valid_loss();
-    std::printf("\ntrained %lld steps in %.1f s: validation loss %.4f nats per character = %.3f bits per character\n",
-                static_cast<long long>(trainer.steps()), trainer.elapsed(), loss, loss / std::log(2.0));
-    if (o.generate > 0) print_sample(model, vocab, o);
-    write_attention_svg(model, vocab,
-                        std::vector<int64_t>(valid.begin(), valid.begin() + std::min<int64_t>(40, m.context)),
-                        (run_dir / "attention.svg").string());
-    std::printf("run folder %s: config.ini, metrics.csv, curves.svg, attention.svg, checkpoint.npz (--resume),\n"
-                "model.npz and vocab.txt (--load %s)\n",
-                run_dir.c_str(), run_dir.c_str());
-    return 0;
+    return train_mode(o, config_text);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const std::exception& e) {

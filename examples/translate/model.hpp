@@ -6,6 +6,7 @@
 #include <limits>
 #include <numeric>
 
+#include "translate/beam.hpp"
 #include "translate/data.hpp"
 
 namespace translate {
@@ -88,94 +89,23 @@ class Seq2SeqImpl : public nn::Module {
                                                 int64_t beam, double alpha, std::vector<double>* scores = nullptr) {
     XG_CHECK(beam >= 1, "beam_search: beam must be >= 1, got ", beam);
     xg::NoGradGuard ng;
-    const int64_t B = src.size(0), K = beam, R = B * K;
-    std::vector<int64_t> rep(static_cast<size_t>(R));
-    for (int64_t r = 0; r < R; ++r) rep[static_cast<size_t>(r)] = r / K;
-    const xg::Tensor rows = xg::tensor(rep);
+    const int64_t B = src.size(0), R = B * beam;
+    std::vector<int64_t> example_of(static_cast<size_t>(R));
+    for (int64_t r = 0; r < R; ++r) example_of[static_cast<size_t>(r)] = r / beam;
+    const xg::Tensor rows = xg::tensor(example_of);
     const xg::Tensor memory = encode(src, src_pad).index_select(0, rows), pad = src_pad.index_select(0, rows);
-    const double kNegInf = -std::numeric_limits<double>::infinity();
-    struct Hyp {
-      std::vector<int64_t> tokens;
-      double score;
-    };
-    std::vector<std::vector<int64_t>> seqs(static_cast<size_t>(R));
-    std::vector<double> logp_sum(static_cast<size_t>(R), kNegInf);
-    for (int64_t b = 0; b < B; ++b) logp_sum[static_cast<size_t>(b * K)] = 0;  // one live beam to start
-    std::vector<std::vector<Hyp>> finished(static_cast<size_t>(B));
-    std::vector<bool> done(static_cast<size_t>(B), false);
-    auto normalized = [&](double lp, size_t len) { return lp / std::pow(static_cast<double>(len), alpha); };
-
+    BeamSearch search(B, beam, max_len, alpha);
     nn::DecoderCache cache;
     xg::Tensor token = xg::full({R, 1}, static_cast<double>(Vocab::kBos), xg::kInt64);
     for (int64_t t = 0; t < max_len; ++t) {
       xg::Tensor logp = xg::log_softmax(step(token, memory, cache, pad, t).to(xg::kFloat64), -1).contiguous();
-      const int64_t V = logp.size(1);
-      const double* lp = logp.data_ptr<double>();
-      std::vector<int64_t> parent(static_cast<size_t>(R)), next(static_cast<size_t>(R), Vocab::kPad);
-      std::vector<std::vector<int64_t>> new_seqs(static_cast<size_t>(R));
-      std::vector<double> new_sum(static_cast<size_t>(R), kNegInf);
-      std::iota(parent.begin(), parent.end(), 0);
-      bool all_done = true;
-      for (int64_t b = 0; b < B; ++b) {
-        if (done[static_cast<size_t>(b)]) continue;
-        // The 2K best continuations of this example's K beams: enough for K that don't end.
-        std::vector<std::pair<double, int64_t>> cand;  // (log P, k·V + v)
-        for (int64_t k = 0; k < K; ++k) {
-          const double base = logp_sum[static_cast<size_t>(b * K + k)];
-          if (base == kNegInf) continue;
-          for (int64_t v = 0; v < V; ++v) cand.emplace_back(base + lp[(b * K + k) * V + v], k * V + v);
-        }
-        const size_t n = std::min(cand.size(), static_cast<size_t>(2 * K));
-        std::partial_sort(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(n), cand.end(),
-                          [](auto& x, auto& y) { return x.first > y.first || (x.first == y.first && x.second < y.second); });
-        int64_t kept = 0;
-        auto& fin = finished[static_cast<size_t>(b)];
-        for (size_t c = 0; c < n && kept < K; ++c) {
-          const int64_t k = cand[c].second / V, v = cand[c].second % V, from = b * K + k;
-          std::vector<int64_t> seq = seqs[static_cast<size_t>(from)];
-          seq.push_back(v);
-          if (v == Vocab::kEos) {
-            fin.push_back({seq, normalized(cand[c].first, seq.size())});
-            continue;
-          }
-          const size_t to = static_cast<size_t>(b * K + kept++);
-          parent[to] = from, next[to] = v, new_seqs[to] = std::move(seq), new_sum[to] = cand[c].first;
-        }
-        // Done once no live beam can still beat the best finished hypothesis: log P only falls
-        // as a beam grows, so a live beam's best possible score is log P / max_len^alpha.
-        double best_finished = kNegInf, best_live = kNegInf;
-        for (auto& h : fin) best_finished = std::max(best_finished, h.score);
-        for (int64_t k = 0; k < kept; ++k)
-          best_live = std::max(best_live, new_sum[static_cast<size_t>(b * K + k)] /
-                                              std::pow(static_cast<double>(max_len), alpha));
-        done[static_cast<size_t>(b)] = kept == 0 || best_finished >= best_live;
-        all_done = all_done && done[static_cast<size_t>(b)];
-      }
-      for (int64_t b = 0; b < B; ++b)  // keep finished examples' rows as they are
-        if (done[static_cast<size_t>(b)])
-          for (int64_t k = 0; k < K; ++k) new_seqs[static_cast<size_t>(b * K + k)] = seqs[static_cast<size_t>(b * K + k)];
-      seqs = std::move(new_seqs), logp_sum = std::move(new_sum);
-      if (all_done) break;
-      const xg::Tensor order = xg::tensor(parent);
+      if (!search.advance(logp.data_ptr<double>(), logp.size(1))) break;
+      const xg::Tensor order = xg::tensor(search.parents());
       for (auto& layer : cache.layers)
         layer.self_kv = {layer.self_kv.k.index_select(0, order), layer.self_kv.v.index_select(0, order)};
-      token = xg::tensor(next).unsqueeze(1);
+      token = xg::tensor(search.next_tokens()).unsqueeze(1);
     }
-    std::vector<std::vector<int64_t>> out(static_cast<size_t>(B));
-    for (int64_t b = 0; b < B; ++b) {
-      auto& fin = finished[static_cast<size_t>(b)];
-      if (!done[static_cast<size_t>(b)])  // ran out of length: the live beams compete too
-        for (int64_t k = 0; k < K; ++k) {
-          const size_t r = static_cast<size_t>(b * K + k);
-          if (logp_sum[r] != kNegInf) fin.push_back({seqs[r], normalized(logp_sum[r], seqs[r].size())});
-        }
-      if (scores) scores->push_back(kNegInf);
-      if (fin.empty()) continue;
-      auto best = std::max_element(fin.begin(), fin.end(), [](auto& x, auto& y) { return x.score < y.score; });
-      out[static_cast<size_t>(b)] = best->tokens;
-      if (scores) scores->back() = best->score;
-    }
-    return out;
+    return search.best(scores);
   }
 
   // Log-probability of an output sequence (tokens incl. <eos>) given one source, teacher-forced:

@@ -146,35 +146,40 @@ struct Function {
     if constexpr (std::is_same_v<R, Tensor>) outputs = {result};
     else outputs = result;
 
-    if (record) {
-      for (const auto& in : tensor_inputs) {
-        node->next_edges.push_back(gradient_edge(in));
-        node->input_meta.push_back(in.defined() ? TensorMeta{in.sizes(), in.dtype()} : TensorMeta{});
-      }
-      for (uint32_t i = 0; i < outputs.size(); ++i) {
-        Tensor& o = outputs[i];
-        XG_CHECK(o.defined(), node->ctx.name_, ": forward returned an undefined tensor at output ", i);
-        for (const auto& in : tensor_inputs)  // returning an input as is: give the output its own identity
-          if (in.is_same(o)) o = o.variable_data();
-        node->output_meta.push_back({o.sizes(), o.dtype()});
-        bool non_diff = std::find(node->ctx.non_differentiable_.begin(), node->ctx.non_differentiable_.end(),
-                                  o.impl_ptr().get()) != node->ctx.non_differentiable_.end();
-        if (non_diff || !o.is_floating_point()) continue;
-        o.impl().grad_fn = node;
-        o.impl().output_nr = i;
-        o.impl().requires_grad = true;
-      }
-      for (const auto& s : node->ctx.to_save_) {
-        bool is_out = false;
-        for (const auto& o : outputs) is_out |= s.defined() && s.is_same(o);
-        node->ctx.saved_.emplace_back(s, is_out);
-      }
-    } else {
+    if (record) connect(*node, tensor_inputs, outputs);
+    else
       for (const auto& s : node->ctx.to_save_) node->ctx.saved_.emplace_back(s, false);
-    }
     node->ctx.to_save_.clear();
     if constexpr (std::is_same_v<R, Tensor>) return outputs[0];
     else return outputs;
+  }
+
+ private:
+  // Edges to the inputs, the floating outputs marked as the node's (unless non-differentiable),
+  // then what ctx saved (outputs saved without their grad_fn, which would be a cycle).
+  static void connect(CppNode<F>& node, const TensorList& inputs, TensorList& outputs) {
+    for (const auto& in : inputs) {
+      node.next_edges.push_back(gradient_edge(in));
+      node.input_meta.push_back(in.defined() ? TensorMeta{in.sizes(), in.dtype()} : TensorMeta{});
+    }
+    const auto& non_diff = node.ctx.non_differentiable_;
+    for (uint32_t i = 0; i < outputs.size(); ++i) {
+      Tensor& o = outputs[i];
+      XG_CHECK(o.defined(), node.ctx.name_, ": forward returned an undefined tensor at output ", i);
+      for (const auto& in : inputs)  // returning an input as is: give the output its own identity
+        if (in.is_same(o)) o = o.variable_data();
+      node.output_meta.push_back({o.sizes(), o.dtype()});
+      if (std::find(non_diff.begin(), non_diff.end(), o.impl_ptr().get()) != non_diff.end() || !o.is_floating_point())
+        continue;
+      o.impl().grad_fn = node.shared_from_this();
+      o.impl().output_nr = i;
+      o.impl().requires_grad = true;
+    }
+    for (const auto& s : node.ctx.to_save_) {
+      bool is_out = false;
+      for (const auto& o : outputs) is_out |= s.defined() && s.is_same(o);
+      node.ctx.saved_.emplace_back(s, is_out);
+    }
   }
 };
 

@@ -63,6 +63,27 @@ void check_targets(const Tensor& t, int64_t C, int64_t ignore, const char* op) {
              " classes");
 }
 
+// kernels::cross_entropy_backward's formula (without the scale s_i) in differentiable ops, for
+// create_graph: dx_ic = (1−ε)·w_t·(p_ic − [c = t]) + (ε/C)·(p_ic·Σw − w_c), 0 for ignored rows.
+Tensor cross_entropy_grad_as_ops(const Tensor& logits, const Tensor& target, const Tensor& weight, double eps,
+                                 int64_t ignore) {
+  const int64_t C = logits.sizes()[1];
+  const ScalarType dt = logits.dtype();
+  Tensor keep = target != scalar_tensor(static_cast<double>(ignore), kInt64);
+  Tensor safe = where(keep, target, scalar_tensor(0, kInt64));
+  Tensor p = softmax(logits, 1);
+  Tensor onehot = (unsqueeze(safe, 1) == arange(static_cast<double>(C))).to(dt);
+  Tensor wt = keep.to(dt);
+  if (weight.defined()) wt = wt * index_select(weight, 0, safe);
+  Tensor d = unsqueeze(wt, 1) * (p - onehot) * (1.0 - eps);
+  if (eps > 0) {
+    Tensor wsum = weight.defined() ? sum(weight) : scalar_tensor(static_cast<double>(C), dt);
+    Tensor wc = weight.defined() ? weight : ones({C}, dt);
+    d = d + unsqueeze(keep.to(dt), 1) * (p * wsum - wc) * (eps / C);
+  }
+  return d;
+}
+
 }  // namespace
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLLossOptions& o) {
@@ -111,21 +132,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
                   const Tensor &row_lse = c.saved[3], &denom = c.saved[4];
                   // Each row's share of the incoming gradient.
                   Tensor scale = red == kNone ? reshape(c.grad, {N}) : (red == kSum ? c.grad : c.grad / denom);
-                  if (GradMode::is_enabled()) {  // create_graph: the kernel's formula as tensor ops
-                    Tensor keep = target != scalar_tensor(static_cast<double>(ignore), kInt64);
-                    Tensor safe = where(keep, target, scalar_tensor(0, kInt64));
-                    Tensor p = softmax(logits, 1);
-                    Tensor onehot = (unsqueeze(safe, 1) == arange(static_cast<double>(C))).to(logits.dtype());
-                    Tensor wt = keep.to(logits.dtype());
-                    if (weight.defined()) wt = wt * index_select(weight, 0, safe);
-                    Tensor d = unsqueeze(wt, 1) * (p - onehot) * (1.0 - eps);
-                    if (eps > 0) {
-                      Tensor wsum = weight.defined() ? sum(weight) : scalar_tensor(static_cast<double>(C), logits.dtype());
-                      Tensor wc = weight.defined() ? weight : ones({C}, logits.dtype());
-                      d = d + unsqueeze(keep.to(logits.dtype()), 1) * (p * wsum - wc) * (eps / C);
-                    }
-                    return {d * (red == kNone ? unsqueeze(scale, 1) : scale)};
-                  }
+                  if (GradMode::is_enabled())  // create_graph: the kernel's formula as tensor ops
+                    return {cross_entropy_grad_as_ops(logits, target, weight, eps, ignore) *
+                            (red == kNone ? unsqueeze(scale, 1) : scale)};
                   Tensor dx = empty_like(logits);
                   dispatch_floating(logits.dtype(), "cross_entropy_backward", [&]<class T>() {
                     kernels::cross_entropy_backward<T>(logits.data_ptr<T>(), target.data_ptr<int64_t>(),
