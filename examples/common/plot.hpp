@@ -78,92 +78,105 @@ inline void contour_segments(const std::function<double(double, double)>& f, dou
     }
 }
 
+inline constexpr int kPanelW = 520, kPanelH = 380, kMarginL = 70, kMarginR = 20, kMarginT = 36, kMarginB = 50;
+
+// The axes' ranges: the panel's own, or the data's (y padded by 5%); y in log10 when log_y.
+struct Box {
+  double x0, x1, y0, y1;
+};
+inline Box panel_box(const Panel& P) {
+  auto ty = [&](double v) { return P.log_y ? std::log10(std::max(v, 1e-300)) : v; };
+  Box b{P.x_lo, P.x_hi, P.y_lo, P.y_hi};
+  if (b.x0 != b.x1 && b.y0 != b.y1) {
+    if (P.log_y) b.y0 = ty(b.y0), b.y1 = ty(b.y1);
+    return b;
+  }
+  b = {INFINITY, -INFINITY, INFINITY, -INFINITY};
+  for (auto& S : P.series)
+    for (size_t i = 0; i < S.x.size(); ++i) {
+      if (!std::isfinite(S.y[i]) || (P.log_y && S.y[i] <= 0)) continue;
+      b.x0 = std::min(b.x0, S.x[i]), b.x1 = std::max(b.x1, S.x[i]);
+      b.y0 = std::min(b.y0, ty(S.y[i])), b.y1 = std::max(b.y1, ty(S.y[i]));
+    }
+  if (!std::isfinite(b.x0)) b = {0, 1, 0, 1};
+  if (b.x1 == b.x0) b.x1 = b.x0 + 1;
+  if (b.y1 == b.y0) b.y1 = b.y0 + 1;
+  const double pad = (b.y1 - b.y0) * 0.05;
+  b.y0 -= pad, b.y1 += pad;
+  return b;
+}
+
+// One panel (the index names its clip path) with its top-left corner at (ox, oy).
+inline void draw_panel(std::ostream& s, const Panel& P, size_t index, double ox, double oy) {
+  const int W = kPanelW, H = kPanelH, ml = kMarginL, mt = kMarginT;
+  const Box box = panel_box(P);
+  const double x0 = box.x0, x1 = box.x1, y0 = box.y0, y1 = box.y1;
+  auto ty = [&](double v) { return P.log_y ? std::log10(std::max(v, 1e-300)) : v; };
+  const double pw = W - ml - kMarginR, ph = H - mt - kMarginB;
+  auto sx = [&](double x) { return ox + ml + (x - x0) / (x1 - x0) * pw; };
+  auto sy = [&](double y) { return oy + mt + (1 - (y - y0) / (y1 - y0)) * ph; };
+  s << "<text x='" << ox + W / 2 << "' y='" << oy + 22 << "' text-anchor='middle' font-size='14'>" << esc(P.title)
+    << "</text>\n";
+  s << "<rect x='" << ox + ml << "' y='" << oy + mt << "' width='" << pw << "' height='" << ph
+    << "' fill='none' stroke='#444'/>\n";
+  for (int t = 0; t <= 4; ++t) {
+    double xv = x0 + (x1 - x0) * t / 4, yv = y0 + (y1 - y0) * t / 4;
+    s << "<text x='" << sx(xv) << "' y='" << oy + mt + ph + 16 << "' text-anchor='middle'>" << fmt(xv) << "</text>\n";
+    s << "<text x='" << ox + ml - 6 << "' y='" << sy(yv) + 4 << "' text-anchor='end'>"
+      << fmt(P.log_y ? std::pow(10.0, yv) : yv) << "</text>\n";
+    s << "<line x1='" << ox + ml << "' x2='" << ox + ml + pw << "' y1='" << sy(yv) << "' y2='" << sy(yv)
+      << "' stroke='#eee'/>\n";
+  }
+  s << "<text x='" << ox + ml + pw / 2 << "' y='" << oy + H - 12 << "' text-anchor='middle'>" << esc(P.xlabel)
+    << "</text>\n";
+  s << "<text transform='translate(" << ox + 16 << "," << oy + mt + ph / 2 << ") rotate(-90)' text-anchor='middle'>"
+    << esc(P.ylabel) << "</text>\n";
+  if (P.contour) {
+    std::vector<std::array<double, 4>> seg;
+    for (double lv : P.contour_levels) contour_segments(P.contour, lv, x0, x1, y0, y1, 80, seg);
+    s << "<path fill='none' stroke='#bbb' d='";
+    for (auto& g : seg) s << "M" << sx(g[0]) << "," << sy(g[1]) << "L" << sx(g[2]) << "," << sy(g[3]);
+    s << "'/>\n";
+  }
+  s << "<clipPath id='c" << index << "'><rect x='" << ox + ml << "' y='" << oy + mt << "' width='" << pw
+    << "' height='" << ph << "'/></clipPath>\n<g clip-path='url(#c" << index << ")'>\n";
+  for (size_t k = 0; k < P.series.size(); ++k) {
+    const Series& S = P.series[k];
+    s << "<polyline fill='none' stroke-width='1.8' stroke='" << color(k) << "' points='";
+    for (size_t i = 0; i < S.x.size(); ++i)
+      if (std::isfinite(S.y[i]) && !(P.log_y && S.y[i] <= 0)) s << sx(S.x[i]) << "," << sy(ty(S.y[i])) << " ";
+    s << "'/>\n";
+    if (S.markers)
+      for (size_t i = 0; i < S.x.size(); ++i)
+        s << "<circle r='2.5' fill='" << color(k) << "' cx='" << sx(S.x[i]) << "' cy='" << sy(ty(S.y[i])) << "'/>\n";
+  }
+  s << "</g>\n";
+  for (size_t k = 0; k < P.series.size(); ++k) {
+    double lx = ox + ml + pw - 200,
+           ly = P.legend_bottom ? oy + mt + ph - 10 - 16 * static_cast<double>(P.series.size() - 1 - k)
+                                : oy + mt + 14 + 16 * static_cast<double>(k);
+    s << "<rect x='" << lx - 4 << "' y='" << ly - 11 << "' width='200' height='16' fill='white' opacity='0.8'/>";
+    s << "<line x1='" << lx << "' x2='" << lx + 22 << "' y1='" << ly - 4 << "' y2='" << ly - 4 << "' stroke='"
+      << color(k) << "' stroke-width='2'/><text x='" << lx + 28 << "' y='" << ly << "'>" << esc(P.series[k].label)
+      << "</text>\n";
+  }
+}
+
 }  // namespace plot_detail
 
 // Writes the panels in a row (cols per row) as one SVG file, atomically.
 inline void write_svg(const std::string& path, const std::vector<Panel>& panels, int cols = 2) {
   using namespace plot_detail;
-  const int W = 520, H = 380, ml = 70, mr = 20, mt = 36, mb = 50;
   const int rows = (static_cast<int>(panels.size()) + cols - 1) / cols;
   const int ncols = std::min<int>(cols, static_cast<int>(panels.size()));
   std::ostringstream s;
-  s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W * ncols << "' height='" << H * rows
+  s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << kPanelW * ncols << "' height='" << kPanelH * rows
     << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n";
-  for (size_t p = 0; p < panels.size(); ++p) {
-    const Panel& P = panels[p];
-    const double ox = (p % cols) * W, oy = (p / cols) * H;
-    auto ty = [&](double v) { return P.log_y ? std::log10(std::max(v, 1e-300)) : v; };
-    double x0 = P.x_lo, x1 = P.x_hi, y0 = P.y_lo, y1 = P.y_hi;
-    if (x0 == x1 || y0 == y1) {
-      x0 = y0 = INFINITY;
-      x1 = y1 = -INFINITY;
-      for (auto& S : P.series)
-        for (size_t i = 0; i < S.x.size(); ++i) {
-          if (!std::isfinite(S.y[i]) || (P.log_y && S.y[i] <= 0)) continue;
-          x0 = std::min(x0, S.x[i]), x1 = std::max(x1, S.x[i]);
-          y0 = std::min(y0, ty(S.y[i])), y1 = std::max(y1, ty(S.y[i]));
-        }
-      if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
-      if (x1 == x0) x1 = x0 + 1;
-      if (y1 == y0) y1 = y0 + 1;
-      double pad = (y1 - y0) * 0.05;
-      y0 -= pad, y1 += pad;
-    } else if (P.log_y) {
-      y0 = ty(y0), y1 = ty(y1);
-    }
-    const double pw = W - ml - mr, ph = H - mt - mb;
-    auto sx = [&](double x) { return ox + ml + (x - x0) / (x1 - x0) * pw; };
-    auto sy = [&](double y) { return oy + mt + (1 - (y - y0) / (y1 - y0)) * ph; };
-    s << "<text x='" << ox + W / 2 << "' y='" << oy + 22 << "' text-anchor='middle' font-size='14'>" << esc(P.title)
-      << "</text>\n";
-    s << "<rect x='" << ox + ml << "' y='" << oy + mt << "' width='" << pw << "' height='" << ph
-      << "' fill='none' stroke='#444'/>\n";
-    for (int t = 0; t <= 4; ++t) {
-      double xv = x0 + (x1 - x0) * t / 4, yv = y0 + (y1 - y0) * t / 4;
-      s << "<text x='" << sx(xv) << "' y='" << oy + mt + ph + 16 << "' text-anchor='middle'>" << fmt(xv) << "</text>\n";
-      s << "<text x='" << ox + ml - 6 << "' y='" << sy(yv) + 4 << "' text-anchor='end'>"
-        << fmt(P.log_y ? std::pow(10.0, yv) : yv) << "</text>\n";
-      s << "<line x1='" << ox + ml << "' x2='" << ox + ml + pw << "' y1='" << sy(yv) << "' y2='" << sy(yv)
-        << "' stroke='#eee'/>\n";
-    }
-    s << "<text x='" << ox + ml + pw / 2 << "' y='" << oy + H - 12 << "' text-anchor='middle'>" << esc(P.xlabel)
-      << "</text>\n";
-    s << "<text transform='translate(" << ox + 16 << "," << oy + mt + ph / 2 << ") rotate(-90)' text-anchor='middle'>"
-      << esc(P.ylabel) << "</text>\n";
-    if (P.contour) {
-      std::vector<std::array<double, 4>> seg;
-      for (double lv : P.contour_levels) contour_segments(P.contour, lv, x0, x1, y0, y1, 80, seg);
-      s << "<path fill='none' stroke='#bbb' d='";
-      for (auto& g : seg) s << "M" << sx(g[0]) << "," << sy(g[1]) << "L" << sx(g[2]) << "," << sy(g[3]);
-      s << "'/>\n";
-    }
-    s << "<clipPath id='c" << p << "'><rect x='" << ox + ml << "' y='" << oy + mt << "' width='" << pw
-      << "' height='" << ph << "'/></clipPath>\n<g clip-path='url(#c" << p << ")'>\n";
-    for (size_t k = 0; k < P.series.size(); ++k) {
-      const Series& S = P.series[k];
-      s << "<polyline fill='none' stroke-width='1.8' stroke='" << color(k) << "' points='";
-      for (size_t i = 0; i < S.x.size(); ++i)
-        if (std::isfinite(S.y[i]) && !(P.log_y && S.y[i] <= 0)) s << sx(S.x[i]) << "," << sy(ty(S.y[i])) << " ";
-      s << "'/>\n";
-      if (S.markers)
-        for (size_t i = 0; i < S.x.size(); ++i)
-          s << "<circle r='2.5' fill='" << color(k) << "' cx='" << sx(S.x[i]) << "' cy='" << sy(ty(S.y[i])) << "'/>\n";
-    }
-    s << "</g>\n";
-    for (size_t k = 0; k < P.series.size(); ++k) {
-      double lx = ox + ml + pw - 200,
-             ly = P.legend_bottom ? oy + mt + ph - 10 - 16 * static_cast<double>(P.series.size() - 1 - k)
-                                  : oy + mt + 14 + 16 * static_cast<double>(k);
-      s << "<rect x='" << lx - 4 << "' y='" << ly - 11 << "' width='200' height='16' fill='white' opacity='0.8'/>";
-      s << "<line x1='" << lx << "' x2='" << lx + 22 << "' y1='" << ly - 4 << "' y2='" << ly - 4 << "' stroke='"
-        << color(k) << "' stroke-width='2'/><text x='" << lx + 28 << "' y='" << ly << "'>" << esc(P.series[k].label)
-        << "</text>\n";
-    }
-  }
+  for (size_t p = 0; p < panels.size(); ++p)
+    draw_panel(s, panels[p], p, static_cast<double>((p % cols) * kPanelW), static_cast<double>((p / cols) * kPanelH));
   s << "</svg>\n";
   write_file_atomic(path, s.str());
 }
-
 
 // A matrix drawn as coloured cells with labels on both axes (attention weights: rows are the
 // queries, columns the keys, values in [0, 1]), as d2l's show_heatmaps.

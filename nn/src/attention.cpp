@@ -119,9 +119,29 @@ TensorList to_heads(const Tensor& x, int64_t n, int64_t H) {
 }
 }  // namespace
 
-// The packed in_proj_weight (3E, E) and in_proj_bias (3E) are used through views of their row
-// blocks (split along dim 0 shares memory), one GEMM per distinct input: q, k, v together for
+// The packed in_proj_weight (3E, E) and in_proj_bias (3E) are read through views of their row
+// blocks, taken with one split per forward: its backward assembles their gradient once, from the
+// blocks' gradients, with no zero padding. One GEMM per distinct input: q, k and v together for
 // self-attention, k and v together when key is value.
+std::pair<Tensor, KeyValue> MultiheadAttentionImpl::project(const Tensor& query, const Tensor& key,
+                                                            const Tensor& value) const {
+  const int64_t E = options.embed_dim(), H = options.num_heads();
+  auto heads = [H](const Tensor& x, const Tensor& w, const Tensor& b, int64_t n) { return to_heads(linear(x, w, b), n, H); };
+  if (same_dims_ && query.is_same(key) && key.is_same(value)) {
+    TensorList qkv = heads(query, in_proj_weight, in_proj_bias, 3);
+    return {qkv[0], {qkv[1], qkv[2]}};
+  }
+  if (same_dims_ && key.is_same(value)) {
+    TensorList w = in_proj_weight.split({E, 2 * E}), b = in_proj_bias.defined() ? in_proj_bias.split({E, 2 * E}) : TensorList(2);
+    TensorList kv = heads(key, w[1], b[1], 2);
+    return {heads(query, w[0], b[0], 1)[0], {kv[0], kv[1]}};
+  }
+  TensorList w = same_dims_ ? in_proj_weight.chunk(3) : TensorList{q_proj_weight, k_proj_weight, v_proj_weight};
+  TensorList b = in_proj_bias.defined() ? in_proj_bias.chunk(3) : TensorList(3);
+  return {heads(query, w[0], b[0], 1)[0], {heads(key, w[1], b[1], 1)[0], heads(value, w[2], b[2], 1)[0]}};
+}
+
+// project_query and project_key_value, for incremental decoding, take the same views separately.
 Tensor MultiheadAttentionImpl::project_query(const Tensor& query) const {
   const int64_t E = options.embed_dim();
   Tensor w = same_dims_ ? in_proj_weight.split({E, 2 * E})[0] : q_proj_weight;
@@ -183,16 +203,7 @@ std::pair<Tensor, Tensor> MultiheadAttentionImpl::forward(const Tensor& query, c
                value.sizes()[0] == key.sizes()[0] && value.sizes()[1] == key.sizes()[1],
            "MultiheadAttention: value must be (batch, S=", key.sizes()[1], ", vdim=", options.vdim(), "), got ",
            value.defined() ? value.sizes() : Shape{});
-  Tensor q;
-  KeyValue kv;
-  if (same_dims_ && query.is_same(key) && key.is_same(value)) {  // self-attention: one GEMM for q, k and v
-    TensorList qkv = to_heads(linear(query, in_proj_weight, in_proj_bias), 3, options.num_heads());
-    q = qkv[0];
-    kv = {qkv[1], qkv[2]};
-  } else {
-    q = project_query(query);
-    kv = project_key_value(key, value);
-  }
+  auto [q, kv] = project(query, key, value);
   return attend(q, kv, key_padding_mask, attn_mask, need_weights, average_attn_weights);
 }
 

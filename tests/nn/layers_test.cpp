@@ -218,3 +218,31 @@ TEST_CASE("options take libtorch's spellings: typed activations, callables, cons
   CHECK((z.dtype() == xg::kFloat64 && z.requires_grad()));
   CHECK(xg::ones({1}, xg::dtype(xg::kFloat64).requires_grad(true)).requires_grad());
 }
+
+TEST_CASE("MultiheadAttention's packed weight gets one gradient assembly per forward", "[nn]") {
+  // Exactly one node feeds in_proj_weight's gradient (one split of it per forward), not one
+  // zero-padded full-size gradient per projection, whatever the inputs are.
+  nn::MultiheadAttention mha(4, 2);
+  xg::Tensor q = xg::randn({2, 3, 4}), kv = xg::randn({2, 5, 4}), v = xg::randn({2, 5, 4});
+  for (int variant = 0; variant < 3; ++variant) {
+    INFO("variant " << variant);
+    auto out = variant == 0 ? mha(q, q, q).first : variant == 1 ? mha(q, kv, kv).first : mha(q, kv, v).first;
+    auto weight_acc = xg::autograd::gradient_edge(mha->in_proj_weight).fn.get();
+    int feeding = 0, narrows = 0;
+    std::vector<std::shared_ptr<xg::autograd::Node>> todo{out.grad_fn()};
+    std::vector<xg::autograd::Node*> seen;
+    while (!todo.empty()) {
+      auto n = todo.back();
+      todo.pop_back();
+      if (!n || std::find(seen.begin(), seen.end(), n.get()) != seen.end()) continue;
+      seen.push_back(n.get());
+      narrows += n->name() == "NarrowBackward";
+      for (auto& e : n->next_edges) {
+        feeding += e.fn.get() == weight_acc;
+        todo.push_back(e.fn);
+      }
+    }
+    CHECK(narrows == 0);
+    CHECK(feeding == 1);
+  }
+}

@@ -106,6 +106,7 @@ class MultiheadAttentionImpl : public Module {
   Linear out_proj{nullptr};
 
  private:
+  std::pair<Tensor, KeyValue> project(const Tensor& query, const Tensor& key, const Tensor& value) const;
   bool same_dims_;
 };
 XG_MODULE(MultiheadAttention);
