@@ -4,26 +4,61 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <string>
+#include <vector>
 #include <xgrad/xgrad.hpp>
 
 namespace xg = xgrad;
 
-int main() {
-  xg::manual_seed(0);
-  const int64_t n = 400, hidden = 64;
-  // Two spirals, 200 points each, with a little noise.
-  std::vector<double> pts;
+struct Spirals {
+  std::vector<double> points;  // x0, y0, x1, y1, ...
   std::vector<int64_t> labels;
+};
+
+// Two spirals of n/2 points each.
+Spirals make_spirals(int64_t n) {
+  Spirals s;
   for (int64_t i = 0; i < n; ++i) {
     int64_t cls = i % 2;
     double t = 0.25 + 3.0 * static_cast<double>(i / 2) / (n / 2);
     double a = t * 2.6 + cls * M_PI;
-    pts.push_back(t * std::cos(a) / 3.3);
-    pts.push_back(t * std::sin(a) / 3.3);
-    labels.push_back(cls);
+    s.points.push_back(t * std::cos(a) / 3.3);
+    s.points.push_back(t * std::sin(a) / 3.3);
+    s.labels.push_back(cls);
   }
-  xg::Tensor x = xg::tensor(pts, xg::kFloat32).reshape({n, 2}) + xg::randn({n, 2}) * 0.02;
-  xg::Tensor y = xg::tensor(labels);
+  return s;
+}
+
+// What the model learned: the class it predicts over the plane (. and #), training points as o and x.
+template <class Model>
+void draw_regions(Model& model, const Spirals& data) {
+  std::printf("\ndecision regions (class 0 '.', class 1 '#'; training points o / x):\n");
+  const int W = 60, H = 28;
+  std::vector<double> grid;
+  for (int r = 0; r < H; ++r)
+    for (int c = 0; c < W; ++c) {
+      grid.push_back(-1.0 + 2.0 * c / (W - 1));
+      grid.push_back(1.0 - 2.0 * r / (H - 1));
+    }
+  xg::NoGradGuard no_grad;
+  xg::Tensor pred = xg::argmax(model(xg::tensor(grid, xg::kFloat32).reshape({W * H, 2})), 1);
+  std::vector<std::string> canvas(H, std::string(W, ' '));
+  for (int r = 0; r < H; ++r)
+    for (int c = 0; c < W; ++c) canvas[r][c] = pred.data_ptr<int64_t>()[r * W + c] ? '#' : '.';
+  for (size_t i = 0; i < data.labels.size(); ++i) {
+    int c = static_cast<int>(std::lround((data.points[2 * i] + 1.0) / 2.0 * (W - 1)));
+    int r = static_cast<int>(std::lround((1.0 - data.points[2 * i + 1]) / 2.0 * (H - 1)));
+    if (r >= 0 && r < H && c >= 0 && c < W) canvas[r][c] = data.labels[i] ? 'x' : 'o';
+  }
+  for (auto& line : canvas) std::printf("  %s\n", line.c_str());
+}
+
+int main() {
+  xg::manual_seed(0);
+  const int64_t n = 400, hidden = 64;
+  const Spirals data = make_spirals(n);
+  xg::Tensor x = xg::tensor(data.points, xg::kFloat32).reshape({n, 2}) + xg::randn({n, 2}) * 0.02;  // a little noise
+  xg::Tensor y = xg::tensor(data.labels);
 
   auto param = [](xg::Shape s, double scale) { return (xg::randn(s) * scale).detach().requires_grad_(); };
   xg::Tensor w1 = param({hidden, 2}, 1.0), b1 = param({hidden}, 0.1);
@@ -60,26 +95,6 @@ int main() {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("\ntrained 3000 full-batch steps on %lld points in %.2f s; final training accuracy %.1f%%\n",
               static_cast<long long>(n), secs, 100 * acc);
-
-  // What it learned: the class it predicts over the plane (. and #), training points as o and x.
-  std::printf("\ndecision regions (class 0 '.', class 1 '#'; training points o / x):\n");
-  const int W = 60, H = 28;
-  std::vector<double> grid;
-  for (int r = 0; r < H; ++r)
-    for (int c = 0; c < W; ++c) {
-      grid.push_back(-1.0 + 2.0 * c / (W - 1));
-      grid.push_back(1.0 - 2.0 * r / (H - 1));
-    }
-  xg::NoGradGuard no_grad;
-  xg::Tensor pred = xg::argmax(model(xg::tensor(grid, xg::kFloat32).reshape({W * H, 2})), 1);
-  std::vector<std::string> canvas(H, std::string(W, ' '));
-  for (int r = 0; r < H; ++r)
-    for (int c = 0; c < W; ++c) canvas[r][c] = pred.data_ptr<int64_t>()[r * W + c] ? '#' : '.';
-  for (int64_t i = 0; i < n; ++i) {
-    int c = static_cast<int>(std::lround((pts[2 * i] + 1.0) / 2.0 * (W - 1)));
-    int r = static_cast<int>(std::lround((1.0 - pts[2 * i + 1]) / 2.0 * (H - 1)));
-    if (r >= 0 && r < H && c >= 0 && c < W) canvas[r][c] = labels[i] ? 'x' : 'o';
-  }
-  for (auto& line : canvas) std::printf("  %s\n", line.c_str());
+  draw_regions(model, data);
   return acc > 0.95 ? 0 : 1;
 }
