@@ -2,7 +2,9 @@
 #include "xgrad/graph.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <mutex>
 
 #include "object_pool.hpp"
 #include "xgrad/grad_mode.hpp"
@@ -41,14 +43,39 @@ AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> v) : variable(std::mo
   output_meta.push_back({variable->sizes, variable->dtype});
 }
 
+namespace {
+// One lock per leaf, as PyTorch's AccumulateGrad holds: backward passes running at once in several
+// threads into shared leaves (one model trained from two threads) sum their gradients correctly,
+// and a leaf gets one accumulator. Striped by address; a stripe is never held while taking another.
+std::mutex& leaf_mutex(const TensorImpl* leaf) {
+  static std::array<std::mutex, 64> stripes;
+  return stripes[(reinterpret_cast<uintptr_t>(leaf) / alignof(TensorImpl)) % stripes.size()];
+}
+}  // namespace
+
 TensorList AccumulateGrad::apply(TensorList&& grads) {
   Tensor g = std::move(grads[0]);
   if (!g.defined()) return {};
-  auto& old = variable->grad;
   if (GradMode::is_enabled()) {
-    // create_graph: the accumulated gradient stays differentiable.
-    old = old ? (Tensor(old) + g).impl_ptr() : g.impl_ptr();
-  } else if (!old) {
+    // create_graph: the accumulated gradient stays differentiable. The sum is recorded outside the
+    // lock (recording takes other leaves' locks); it is stored only if no other thread stored one
+    // meanwhile, else summed again.
+    for (;;) {
+      std::shared_ptr<TensorImpl> before;
+      {
+        std::lock_guard<std::mutex> lock(leaf_mutex(variable.get()));
+        before = variable->grad;
+      }
+      std::shared_ptr<TensorImpl> sum = before ? (Tensor(before) + g).impl_ptr() : g.impl_ptr();
+      std::lock_guard<std::mutex> lock(leaf_mutex(variable.get()));
+      if (variable->grad != before) continue;
+      variable->grad = std::move(sum);
+      return {};
+    }
+  }
+  std::lock_guard<std::mutex> lock(leaf_mutex(variable.get()));
+  auto& old = variable->grad;
+  if (!old) {
     // Take the buffer when nobody else holds it; otherwise copy so later += can't alias.
     bool sole = g.impl_ptr().use_count() == 1 && g.impl().storage.use_count() == 1 && !g.requires_grad();
     old = sole ? g.impl_ptr() : g.detach().clone().impl_ptr();
@@ -93,6 +120,7 @@ Edge gradient_edge(const Tensor& t) {
   if (!t.defined() || !t.requires_grad()) return {};
   auto& impl = t.impl();
   if (impl.grad_fn) return {impl.grad_fn, impl.output_nr};
+  std::lock_guard<std::mutex> lock(leaf_mutex(&impl));
   auto acc = impl.grad_accumulator.lock();
   if (!acc) {
     acc = detail::make_pooled<AccumulateGrad>(t.impl_ptr());

@@ -7,6 +7,14 @@ std::mt19937_64& global_generator() {
   return gen;
 }
 
-void manual_seed(uint64_t seed) { global_generator().seed(seed); }
+std::mutex& global_generator_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+void manual_seed(uint64_t seed) {
+  std::lock_guard<std::mutex> lock(global_generator_mutex());
+  global_generator().seed(seed);
+}
 
 }  // namespace xgrad

@@ -92,6 +92,7 @@ template <class Dist>
 Tensor random_fill(const Shape& sizes, TensorOptions options, Dist dist, const char* op) {
   bool rg = options.requires_grad();
   Tensor t = empty(sizes, options.requires_grad(false));
+  std::lock_guard<std::mutex> lock(global_generator_mutex());  // the whole tensor from one stretch
   auto& gen = global_generator();
   dispatch(t.dtype(), [&]<class T>() {
     if constexpr (std::is_same_v<T, bool>) {
@@ -155,7 +156,7 @@ Tensor Tensor::clone() const {
 }
 
 Tensor Tensor::detach() const {
-  impl().storage->has_views = true;  // a user-visible alias: in-place writes through it are seen
+  impl().storage->has_views.store(true, std::memory_order_relaxed);  // a user-visible alias: in-place writes through it are seen
   return variable_data();
 }
 
@@ -242,7 +243,7 @@ bool inplace_needs_graph(const Tensor& self, const Tensor& other, const char* op
   XG_CHECK(!(self.is_leaf() && self.requires_grad()), op,
            ": a leaf tensor that requires grad is being used in an in-place operation "
            "(wrap the update in NoGradGuard, or clone() the tensor first)");
-  XG_CHECK(!self.impl().storage->has_views, op,
+  XG_CHECK(!self.impl().storage->has_views.load(std::memory_order_relaxed), op,
            ": in-place update of a tensor that shares storage with another (a view) is not supported "
            "while recording gradients; use the out-of-place op");
   return true;

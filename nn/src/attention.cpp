@@ -7,6 +7,11 @@
 
 namespace xgrad::nn {
 
+void check_mask(const Tensor& mask, const char* op, const char* argument) {
+  XG_CHECK(!mask.defined() || mask.dtype() == kBool || mask.is_floating_point(), op, ": ", argument,
+           " must be a Bool or floating mask, got ", dtype_name(mask.dtype()), " (shape ", mask.sizes(), ")");
+}
+
 Tensor masked_softmax(const Tensor& X, const Tensor& valid_lens) {
   if (!valid_lens.defined()) return softmax(X, -1);
   XG_CHECK(X.dim() >= 2, "masked_softmax: X must have at least 2 dims, got ", X.sizes());
@@ -34,6 +39,7 @@ std::pair<Tensor, Tensor> scaled_dot_product_attention_with_weights(const Tensor
            " don't fit (..., L, E), (..., S, E), (..., S, Ev)");
   const int64_t L = q.sizes()[q.dim() - 2], S = k.sizes()[k.dim() - 2];
   Tensor scores = matmul_t(q, k, false, true) * (1.0 / std::sqrt(static_cast<double>(q.sizes().back())));
+  check_mask(attn_mask, "scaled_dot_product_attention", "attn_mask");
   if (is_causal) scores = masked_fill(scores, ~tril(ones({L, S}, kBool)), -INFINITY);
   if (attn_mask.defined()) {
     if (attn_mask.dtype() == kBool) scores = masked_fill(scores, ~attn_mask, -INFINITY);
@@ -167,6 +173,8 @@ std::pair<Tensor, Tensor> MultiheadAttentionImpl::attend(const Tensor& q, const 
                                                          bool need_weights, bool average_attn_weights) {
   const int64_t B = q.sizes()[0], H = q.sizes()[1], L = q.sizes()[2], S = kv.k.sizes()[2];
   Tensor scores = matmul_t(q, kv.k, false, true) * (1.0 / std::sqrt(static_cast<double>(head_dim)));
+  check_mask(attn_mask, "MultiheadAttention", "attn_mask");
+  check_mask(key_padding_mask, "MultiheadAttention", "key_padding_mask");
   if (attn_mask.defined()) {
     bool ok2 = attn_mask.dim() == 2 && attn_mask.sizes() == Shape{L, S};
     bool ok3 = attn_mask.dim() == 3 && attn_mask.sizes() == Shape{B * H, L, S};

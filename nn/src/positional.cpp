@@ -18,6 +18,7 @@ PositionalEncodingImpl::PositionalEncodingImpl(const PositionalEncodingOptions& 
       double angle = static_cast<double>(t) / std::pow(10000.0, static_cast<double>(j - j % 2) / static_cast<double>(d));
       p[t * d + j] = j % 2 == 0 ? std::sin(angle) : std::cos(angle);
     }
+  P_float_ = P.to(kFloat32);
 }
 
 Tensor PositionalEncodingImpl::forward(const Tensor& X, int64_t offset) {
@@ -27,8 +28,9 @@ Tensor PositionalEncodingImpl::forward(const Tensor& X, int64_t offset) {
   const int64_t T = X.sizes()[1];
   XG_CHECK(offset >= 0 && offset + T <= max_len, "PositionalEncoding: positions ", offset, "..", offset + T - 1,
            " exceed max_len ", max_len);
-  if (!P_cast_.defined() || P_cast_.dtype() != X.dtype()) P_cast_ = P.to(X.dtype());
-  return xgrad::dropout(X + P_cast_.narrow(0, offset, T), options.dropout(), is_training());
+  XG_CHECK(X.is_floating_point(), "PositionalEncoding: input must be floating, got ", dtype_name(X.dtype()));
+  const Tensor& table = X.dtype() == kFloat64 ? P : P_float_;
+  return xgrad::dropout(X + table.narrow(0, offset, T), options.dropout(), is_training());
 }
 
 LearnedPositionalEncodingImpl::LearnedPositionalEncodingImpl(const LearnedPositionalEncodingOptions& o) : options(o) {

@@ -45,6 +45,8 @@ Tensor TransformerEncoderLayerImpl::feed_forward(const Tensor& x) {
 }
 
 Tensor TransformerEncoderLayerImpl::forward(const Tensor& src, const Tensor& mask, const Tensor& kpm) {
+  check_mask(mask, "TransformerEncoderLayer", "src_mask");
+  check_mask(kpm, "TransformerEncoderLayer", "src_key_padding_mask");
   auto sa = [&](const Tensor& x) {
     auto [out, w] = self_attn(x, x, x, kpm, record_attention, mask, false);
     if (record_attention) last_attention = w.detach();
@@ -94,6 +96,10 @@ Tensor TransformerDecoderLayerImpl::cross_block(const Tensor& x, const Tensor& m
 
 Tensor TransformerDecoderLayerImpl::forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask,
                                             const Tensor& memory_mask, const Tensor& tgt_kpm, const Tensor& memory_kpm) {
+  check_mask(tgt_mask, "TransformerDecoderLayer", "tgt_mask");
+  check_mask(memory_mask, "TransformerDecoderLayer", "memory_mask");
+  check_mask(tgt_kpm, "TransformerDecoderLayer", "tgt_key_padding_mask");
+  check_mask(memory_kpm, "TransformerDecoderLayer", "memory_key_padding_mask");
   if (options.norm_first()) {
     Tensor x = tgt + self_block(norm1(tgt), tgt_mask, tgt_kpm);
     x = x + cross_block(norm2(x), memory, memory_mask, memory_kpm);
@@ -106,6 +112,7 @@ Tensor TransformerDecoderLayerImpl::forward(const Tensor& tgt, const Tensor& mem
 
 Tensor TransformerDecoderLayerImpl::forward_step(const Tensor& tgt_step, const Tensor& memory, DecoderLayerCache& cache,
                                                  const Tensor& memory_kpm) {
+  check_mask(memory_kpm, "TransformerDecoderLayer::forward_step", "memory_key_padding_mask");
   XG_CHECK(tgt_step.dim() == 3 && tgt_step.sizes()[1] == 1, "TransformerDecoderLayer::forward_step: expected one ",
            "position (batch, 1, d_model), got ", tgt_step.sizes());
   // The new position attends to every cached position and itself: no causal mask needed.

@@ -246,3 +246,23 @@ TEST_CASE("MultiheadAttention's packed weight gets one gradient assembly per for
     CHECK(feeding == 1);
   }
 }
+
+TEST_CASE("masks must be Bool or floating: an Int64 mask is an error naming the argument", "[nn]") {
+  nn::MultiheadAttention mha(4, 2);
+  xg::Tensor x = xg::randn({2, 3, 4});
+  const xg::Tensor int_kpm = xg::tensor({0, 0, 1, 0, 1, 1}).reshape({2, 3});  // what xg::tensor({0, 1}) makes
+  CHECK_THROWS_WITH(mha(x, x, x, int_kpm), Catch::Contains("key_padding_mask") && Catch::Contains("Int64"));
+  CHECK_THROWS_WITH(mha(x, x, x, xg::Tensor(), true, xg::zeros({3, 3}, xg::kInt64)),
+                    Catch::Contains("attn_mask") && Catch::Contains("Int64"));
+  CHECK_THROWS_WITH(nn::scaled_dot_product_attention(x, x, x, xg::ones({3, 3}, xg::kInt64)),
+                    Catch::Contains("scaled_dot_product_attention") && Catch::Contains("attn_mask"));
+  nn::TransformerEncoderLayer enc(nn::TransformerEncoderLayerOptions(4, 2).dropout(0.0));
+  CHECK_THROWS_WITH(enc(x, xg::Tensor(), int_kpm), Catch::Contains("src_key_padding_mask") && Catch::Contains("Int64"));
+  nn::TransformerDecoderLayer dec(nn::TransformerDecoderLayerOptions(4, 2).dropout(0.0));
+  CHECK_THROWS_WITH(dec(x, x, xg::zeros({3, 3}, xg::kInt64)), Catch::Contains("tgt_mask"));
+  CHECK_THROWS_WITH(dec(x, x, xg::Tensor(), xg::Tensor(), xg::Tensor(), int_kpm), Catch::Contains("memory_key_padding_mask"));
+  // Bool and floating masks still work, and mean the same thing.
+  xg::Tensor bool_kpm = int_kpm == 1;
+  xg::Tensor float_kpm = xg::masked_fill(xg::zeros({2, 3}), bool_kpm, -INFINITY);
+  CHECK(xg::allclose(mha(x, x, x, bool_kpm).first, mha(x, x, x, float_kpm).first, 1e-6, 1e-6));
+}

@@ -3,6 +3,7 @@
 // is always contiguous; a view may start at an offset into a shared Storage (narrow, split and
 // unbind along a leading dim share their input's memory).
 // Copying a Tensor shares the same tensor, as in PyTorch; clone() copies the data.
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -37,7 +38,9 @@ struct alignas(64) Storage {
   void* data = nullptr;
   size_t nbytes = 0;
   uint64_t version = 0;    // bumped by every in-place write; saved tensors compare against it
-  bool has_views = false;  // some other tensor aliases this buffer
+  // Some other tensor aliases this buffer. Atomic: views of one parameter may be taken by several
+  // threads running inference on one model.
+  std::atomic<bool> has_views{false};
 };
 
 struct TensorImpl {

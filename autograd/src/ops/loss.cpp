@@ -170,7 +170,11 @@ Tensor dropout(const Tensor& x, double p, bool train) {
   // reproducible), two 32-bit uniforms per 64-bit output: element kept when u ≥ p·2³².
   // Several times faster than std::bernoulli_distribution over mt19937_64.
   const uint64_t threshold = static_cast<uint64_t>(std::ldexp(p, 32));
-  uint64_t state = gen() | 1;
+  uint64_t state;
+  {
+    std::lock_guard<std::mutex> lock(global_generator_mutex());
+    state = gen() | 1;
+  }
   dispatch_floating(x.dtype(), "dropout", [&]<class T>() {
     T* m = mask.data_ptr<T>();
     const T kept = static_cast<T>(scale);

@@ -9,6 +9,11 @@
 
 namespace xgrad::nn {
 
+// Masks are Bool (true = masked, or for SDPA's attn_mask true = may attend) or floating (added to
+// the scores), as PyTorch; any other dtype (an Int64 tensor from xg::tensor({0, 1})) is an Error
+// naming the op, the argument and the dtype. Undefined masks pass.
+void check_mask(const Tensor& mask, const char* op, const char* argument);
+
 // Softmax over the last dim of X (B, L, S) keeping, in row (b, i), only the first valid_lens[b]
 // (valid_lens (B)) or valid_lens[b, i] (valid_lens (B, L)) keys; the rest get weight 0.
 // Undefined valid_lens: a plain softmax. (d2l's masked_softmax.)

@@ -21,10 +21,10 @@ class PositionalEncodingImpl : public Module {
   explicit PositionalEncodingImpl(const PositionalEncodingOptions& options);
   Tensor forward(const Tensor& X, int64_t offset = 0);
   PositionalEncodingOptions options;
-  Tensor P;  // (max_len, num_hiddens), Float64; cast on use
+  Tensor P;  // (max_len, num_hiddens), Float64
 
  private:
-  Tensor P_cast_;
+  Tensor P_float_;  // P as Float32, made with P: forward only reads (safe from several threads)
 };
 XG_MODULE(PositionalEncoding);
 
