@@ -43,11 +43,9 @@ int64_t Tensor::size(int64_t d) const {
 // ---------------------------------------------------------------- factories
 
 Tensor empty(Shape sizes, TensorOptions options) {
-  int64_t n = 1;
-  for (int64_t s : sizes) {
-    XG_CHECK(s >= 0, "empty: negative dimension ", s, " in shape ", sizes);
-    n *= s;
-  }
+  const int64_t n = checked_numel(sizes, "empty");
+  XG_CHECK(n <= std::numeric_limits<int64_t>::max() / static_cast<int64_t>(itemsize(options.dtype())), "empty: shape ",
+           sizes, " of ", dtype_name(options.dtype()), " needs more bytes than a buffer can hold");
   auto impl = detail::make_pooled<TensorImpl>();
   impl->storage = detail::make_pooled<Storage>(static_cast<size_t>(n) * itemsize(options.dtype()));
   impl->sizes = std::move(sizes);

@@ -3,6 +3,15 @@
 
 namespace xgrad {
 
+int64_t checked_numel(const Shape& shape, const char* op) {
+  int64_t n = 1;
+  for (int64_t s : shape) XG_CHECK(s >= 0, op, ": negative dimension ", s, " in shape ", shape);
+  for (int64_t s : shape)
+    XG_CHECK(!__builtin_mul_overflow(n, s, &n) && n <= (int64_t{1} << 62), op, ": shape ", shape,
+             " has too many elements");
+  return n;
+}
+
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   size_t n = std::max(a.size(), b.size());
   Shape out(n);
