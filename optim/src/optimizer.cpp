@@ -1,5 +1,6 @@
 #include "xgrad/optim/optimizer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -86,57 +87,120 @@ NamedTensors Optimizer::state_dict() const {
   return out;
 }
 
+namespace {
+
+// A saved scalar: one element, finite; integral when asked. Returns a description of what is wrong, or "".
+std::string scalar_problem(const Tensor& t, bool integral, double lo, double hi) {
+  if (t.numel() != 1) return str("has shape ", t.sizes(), ", expected one number");
+  if (t.dtype() == kBool) return "is Bool, expected a number";
+  const double v = t.item<double>();
+  if (!std::isfinite(v)) return str("is ", v);
+  if (integral && v != std::floor(v)) return str("is ", v, ", expected a whole number");
+  if (v < lo || v > hi) return str("is ", v, ", outside [", lo, ", ", hi, "]");
+  return "";
+}
+
+// "state.G.I.name" → (G, I, name); false if the key has another form.
+bool parse_state_key(const std::string& key, size_t& group, size_t& index, std::string& name) {
+  if (key.rfind("state.", 0) != 0) return false;
+  const size_t a = key.find('.', 6), b = a == std::string::npos ? a : key.find('.', a + 1);
+  if (b == std::string::npos) return false;
+  const std::string g = key.substr(6, a - 6), i = key.substr(a + 1, b - a - 1);
+  auto digits = [](const std::string& x) {
+    return !x.empty() && x.size() < 10 && std::all_of(x.begin(), x.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (!digits(g) || !digits(i)) return false;
+  group = std::stoul(g), index = std::stoul(i), name = key.substr(b + 1);
+  return !name.empty();
+}
+
+}  // namespace
+
 void Optimizer::load_state_dict(const NamedTensors& dict) {
-  std::map<std::string, Tensor> d(dict.begin(), dict.end());
+  std::map<std::string, Tensor> d;
   std::vector<std::string> problems;
+  for (const auto& [k, v] : dict) {
+    if (!v.defined()) problems.push_back(str("'", k, "' is undefined"));
+    else if (!d.emplace(k, v).second) problems.push_back(str("'", k, "' appears twice"));
+  }
+  // Groups: their sizes and hyper-parameters, checked as set_hyper would check them.
+  std::vector<Hyper> new_hyper(params_.size());
+  std::vector<std::vector<StateBuffer>> layout(params_.size());
+  std::set<std::string> used;
   for (size_t g = 0; g < params_.size(); ++g) {
-    auto n = d.find(str("group.", g, ".num_params"));
+    const std::string n_key = str("group.", g, ".num_params");
+    auto n = d.find(n_key);
+    used.insert(n_key);
     if (n == d.end()) {
       problems.push_back(str("no parameter group ", g, " in the saved state"));
       continue;
     }
-    if (static_cast<size_t>(n->second.item<double>()) != params_[g].size())
+    if (auto why = scalar_problem(n->second, true, 0, 1e15); !why.empty()) problems.push_back(str("'", n_key, "' ", why));
+    else if (static_cast<size_t>(n->second.item<double>()) != params_[g].size())
       problems.push_back(str("group ", g, " has ", params_[g].size(), " parameters here but ",
                              static_cast<int64_t>(n->second.item<double>()), " in the saved state"));
-  }
-  if (d.count(str("group.", params_.size(), ".num_params")))
-    problems.push_back(str("the saved state has more than ", params_.size(), " parameter groups"));
-  std::vector<std::vector<std::map<std::string, Tensor>>> new_state(params_.size());
-  std::vector<Hyper> new_hyper(params_.size());
-  for (size_t g = 0; g < params_.size() && problems.empty(); ++g) {
-    new_state[g].resize(params_[g].size());
     new_hyper[g] = hyper(g);
+    bool complete = true;
     for (auto& [k, v] : new_hyper[g]) {
-      auto it = d.find(str("group.", g, ".", k));
-      if (it == d.end()) problems.push_back(str("missing hyper-parameter group.", g, ".", k));
+      const std::string key = str("group.", g, ".", k);
+      used.insert(key);
+      auto it = d.find(key);
+      std::string why = it == d.end() ? "is missing" : scalar_problem(it->second, false, -INFINITY, INFINITY);
+      if (!why.empty()) problems.push_back(str("hyper-parameter '", key, "' ", why)), complete = false;
       else v = it->second.item<double>();
     }
-    std::string prefix = str("state.", g, ".");
-    for (auto& [k, v] : d) {
-      if (k.compare(0, prefix.size(), prefix) != 0) continue;
-      std::string rest = k.substr(prefix.size());
-      size_t dot = rest.find('.');
-      size_t i = dot == std::string::npos ? SIZE_MAX : std::strtoul(rest.substr(0, dot).c_str(), nullptr, 10);
-      if (i >= params_[g].size()) {
-        problems.push_back(str("state entry '", k, "' names no parameter"));
-        continue;
-      }
-      std::string name = rest.substr(dot + 1);
-      const Tensor& p = params_[g][i];
-      bool per_element = v.dim() > 0;
-      if (per_element && v.sizes() != p.sizes())
-        problems.push_back(str("'", k, "': shape ", v.sizes(), " in the saved state, parameter is ", p.sizes()));
-      else
-        new_state[g][i][name] = per_element ? v.to(p.dtype()).clone() : v.clone();
+    if (!complete) continue;
+    try {
+      layout[g] = check_hyper(g, new_hyper[g]);
+    } catch (const Error& e) {
+      problems.push_back(str("group ", g, ": ", e.what()));
     }
   }
+  // State buffers: known names, each shaped like its parameter, step counts whole and non-negative.
+  std::vector<std::vector<std::map<std::string, Tensor>>> new_state(params_.size());
+  for (size_t g = 0; g < params_.size(); ++g) new_state[g].resize(params_[g].size());
+  for (auto& [k, v] : d) {
+    size_t g = 0, i = 0;
+    std::string name;
+    if (!parse_state_key(k, g, i, name)) {
+      if (!used.count(k)) problems.push_back(str("unexpected entry '", k, "'"));
+      continue;
+    }
+    if (g >= params_.size() || i >= params_[g].size()) {
+      problems.push_back(str("state entry '", k, "' names no parameter"));
+      continue;
+    }
+    const auto& known = layout[g];
+    auto spec = std::find_if(known.begin(), known.end(), [&](const StateBuffer& b) { return name == b.name; });
+    const Tensor& p = params_[g][i];
+    if (spec == known.end()) {
+      problems.push_back(str("state entry '", k, "': this optimizer keeps no '", name, "'"));
+    } else if (spec->per_element) {
+      if (v.sizes() != p.sizes() || !v.is_floating_point())
+        problems.push_back(str("'", k, "': ", dtype_name(v.dtype()), v.sizes(), " in the saved state, parameter is ",
+                               dtype_name(p.dtype()), p.sizes()));
+      else new_state[g][i][name] = v.to(p.dtype()).clone();
+    } else if (auto why = scalar_problem(v, true, 0, 1e15); !why.empty()) {
+      problems.push_back(str("'", k, "' ", why));
+    } else {
+      new_state[g][i][name] = scalar_tensor(v.item<double>(), kFloat64);
+    }
+  }
+  for (size_t g = 0; g < params_.size(); ++g)  // buffers without their step count would restart bias correction
+    for (size_t i = 0; i < params_[g].size(); ++i) {
+      const auto& st = new_state[g][i];
+      const bool has_step_spec = std::any_of(layout[g].begin(), layout[g].end(), [](auto& b) { return !b.per_element; });
+      if (has_step_spec && !st.empty() && !st.count("step"))
+        problems.push_back(str("state of parameter ", i, " in group ", g, " has buffers but no step count"));
+    }
   if (!problems.empty()) {
     std::ostringstream os;
-    os << "optimizer load_state_dict: the saved state is for a different set of parameters; nothing was loaded:";
+    os << "optimizer load_state_dict: the saved state is for a different set of parameters or options; nothing "
+          "was loaded:";
     for (auto& p : problems) os << "\n  " << p;
     throw Error(os.str());
   }
-  for (size_t g = 0; g < params_.size(); ++g) set_hyper(g, new_hyper[g]);
+  for (size_t g = 0; g < params_.size(); ++g) set_hyper(g, new_hyper[g]);  // checked above: cannot throw
   state_ = std::move(new_state);
 }
 

@@ -38,21 +38,58 @@ NamedTensors LRScheduler::state_dict() const {
   NamedTensors out{{"last_epoch", scalar_tensor(static_cast<double>(last_epoch_), kFloat64)}};
   for (size_t g = 0; g < base_lrs_.size(); ++g) out.emplace_back(str("base_lr.", g), scalar_tensor(base_lrs_[g], kFloat64));
   for (size_t g = 0; g < last_lr_.size(); ++g) out.emplace_back(str("last_lr.", g), scalar_tensor(last_lr_[g], kFloat64));
+  for (auto& [k, v] : extra_state()) out.emplace_back("own." + k, v);
   return out;
 }
 
-void LRScheduler::load_state_dict(const NamedTensors& dict) {
-  std::map<std::string, Tensor> d(dict.begin(), dict.end());
-  XG_CHECK(d.count("last_epoch"), "LRScheduler: state has no last_epoch");
-  for (size_t g = 0; g < base_lrs_.size(); ++g)
-    XG_CHECK(d.count(str("base_lr.", g)) && d.count(str("last_lr.", g)), "LRScheduler: state is for ",
-             "a different number of parameter groups");
-  last_epoch_ = static_cast<int64_t>(d["last_epoch"].item<double>());
-  for (size_t g = 0; g < base_lrs_.size(); ++g) {
-    base_lrs_[g] = d[str("base_lr.", g)].item<double>();
-    last_lr_.resize(base_lrs_.size());
-    last_lr_[g] = d[str("last_lr.", g)].item<double>();
+namespace {
+// The saved scalars by name; an Error listing every entry that is not one finite number.
+std::map<std::string, double> read_scalars(const NamedTensors& dict, const char* who) {
+  std::map<std::string, double> out;
+  std::vector<std::string> problems;
+  for (auto& [k, v] : dict) {
+    if (!v.defined() || v.numel() != 1 || v.dtype() == kBool || !std::isfinite(v.item<double>()))
+      problems.push_back(str("'", k, "' is not one finite number"));
+    else if (!out.emplace(k, v.item<double>()).second)
+      problems.push_back(str("'", k, "' appears twice"));
   }
+  XG_CHECK(problems.empty(), who, " load_state_dict: nothing was loaded: ", problems.front(),
+           problems.size() > 1 ? str(" (and ", problems.size() - 1, " more)") : std::string());
+  return out;
+}
+// A saved count: whole, within [lo, hi].
+int64_t read_count(const std::map<std::string, double>& s, const std::string& key, double lo, double hi, const char* who) {
+  auto it = s.find(key);
+  XG_CHECK(it != s.end(), who, " load_state_dict: no '", key, "' in the saved state; nothing was loaded");
+  XG_CHECK(it->second == std::floor(it->second) && it->second >= lo && it->second <= hi, who, " load_state_dict: '", key,
+           "' is ", it->second, ", expected a whole number in [", lo, ", ", hi, "]; nothing was loaded");
+  return static_cast<int64_t>(it->second);
+}
+double read_rate(const std::map<std::string, double>& s, const std::string& key, const char* who) {
+  auto it = s.find(key);
+  XG_CHECK(it != s.end(), who, " load_state_dict: no '", key, "' in the saved state (a different number of ",
+           "parameter groups?); nothing was loaded");
+  XG_CHECK(it->second >= 0, who, " load_state_dict: '", key, "' is ", it->second, "; nothing was loaded");
+  return it->second;
+}
+constexpr double kMaxCount = 1e15;  // far beyond any run, far below where doubles stop being whole
+}  // namespace
+
+void LRScheduler::load_state_dict(const NamedTensors& dict) {
+  const auto s = read_scalars(dict, "LRScheduler");
+  const int64_t last_epoch = read_count(s, "last_epoch", -1, kMaxCount, "LRScheduler");
+  std::vector<double> base(base_lrs_.size()), last(base_lrs_.size());
+  for (size_t g = 0; g < base_lrs_.size(); ++g) {
+    base[g] = read_rate(s, str("base_lr.", g), "LRScheduler");
+    last[g] = read_rate(s, str("last_lr.", g), "LRScheduler");
+  }
+  XG_CHECK(!s.count(str("base_lr.", base_lrs_.size())), "LRScheduler load_state_dict: the saved state has more than ",
+           base_lrs_.size(), " parameter groups; nothing was loaded");
+  std::map<std::string, double> own;
+  for (auto& [k, v] : s)
+    if (k.rfind("own.", 0) == 0) own.emplace(k.substr(4), v);
+  load_extra_state(own);  // checks and sets the schedule's own counters first: it may throw
+  last_epoch_ = last_epoch, base_lrs_ = base, last_lr_ = last;
 }
 
 // ---------------------------------------------------------------- simple schedules
@@ -186,6 +223,15 @@ void CosineAnnealingWarmRestarts::step(std::optional<int64_t> epoch) {
   auto values = get_lr();
   for (size_t g = 0; g < values.size(); ++g) optimizer_.set_lr(g, values[g]);
   last_lr_ = values;
+}
+NamedTensors CosineAnnealingWarmRestarts::extra_state() const {
+  return {{"T_i", scalar_tensor(static_cast<double>(T_i_), kFloat64)},
+          {"T_cur", scalar_tensor(static_cast<double>(T_cur_), kFloat64)}};
+}
+void CosineAnnealingWarmRestarts::load_extra_state(const std::map<std::string, double>& s) {
+  const int64_t T_i = read_count(s, "T_i", 1, kMaxCount, "CosineAnnealingWarmRestarts");
+  const int64_t T_cur = read_count(s, "T_cur", -1, static_cast<double>(T_i), "CosineAnnealingWarmRestarts");
+  T_i_ = T_i, T_cur_ = T_cur;
 }
 std::vector<double> CosineAnnealingWarmRestarts::get_lr() {
   std::vector<double> out;
@@ -338,13 +384,28 @@ NamedTensors ReduceLROnPlateau::state_dict() const {
           {"last_epoch", scalar_tensor(static_cast<double>(last_epoch_), kFloat64)}};
 }
 void ReduceLROnPlateau::load_state_dict(const NamedTensors& dict) {
-  std::map<std::string, Tensor> d(dict.begin(), dict.end());
-  for (const char* k : {"best", "num_bad_epochs", "cooldown_counter", "last_epoch"})
-    XG_CHECK(d.count(k), "ReduceLROnPlateau: state has no ", k);
-  best_ = d["best"].item<double>();
-  num_bad_epochs_ = static_cast<int64_t>(d["num_bad_epochs"].item<double>());
-  cooldown_counter_ = static_cast<int64_t>(d["cooldown_counter"].item<double>());
-  last_epoch_ = static_cast<int64_t>(d["last_epoch"].item<double>());
+  std::map<std::string, double> s;
+  for (auto& [k, v] : dict) {
+    XG_CHECK(v.defined() && v.numel() == 1 && v.dtype() != kBool, "ReduceLROnPlateau load_state_dict: '", k,
+             "' is not one number; nothing was loaded");
+    s[k] = v.item<double>();
+  }
+  XG_CHECK(s.count("best"), "ReduceLROnPlateau load_state_dict: no 'best' in the saved state; nothing was loaded");
+  const double best = s["best"];
+  // best starts at +inf (mode min) or −inf (mode max) until a first metric; NaN is never valid.
+  XG_CHECK(std::isfinite(best) || best == (options_.mode() == kMin ? INFINITY : -INFINITY),
+           "ReduceLROnPlateau load_state_dict: 'best' is ", best, "; nothing was loaded");
+  const char* who = "ReduceLROnPlateau";
+  std::map<std::string, double> finite;
+  for (auto& [k, v] : s)
+    if (k != "best") {
+      XG_CHECK(std::isfinite(v), who, " load_state_dict: '", k, "' is ", v, "; nothing was loaded");
+      finite[k] = v;
+    }
+  const int64_t bad = read_count(finite, "num_bad_epochs", 0, kMaxCount, who);
+  const int64_t cooldown = read_count(finite, "cooldown_counter", 0, kMaxCount, who);
+  const int64_t last = read_count(finite, "last_epoch", 0, kMaxCount, who);
+  best_ = best, num_bad_epochs_ = bad, cooldown_counter_ = cooldown, last_epoch_ = last;
 }
 
 // ---------------------------------------------------------------- sequential
@@ -373,6 +434,36 @@ void SequentialLR::step(std::optional<int64_t>) {
   if (idx > 0 && milestones[idx - 1] == last_epoch_) s->step(0);
   else s->step();
   last_lr_ = s->get_last_lr();
+}
+
+NamedTensors SequentialLR::extra_state() const {
+  NamedTensors out;
+  const auto& schedulers = options_.schedulers();
+  for (size_t k = 0; k < schedulers.size(); ++k)
+    for (auto& [name, v] : schedulers[k]->state_dict()) out.emplace_back(str(k, ".", name), v);
+  return out;
+}
+void SequentialLR::load_extra_state(const std::map<std::string, double>& s) {
+  const auto& schedulers = options_.schedulers();
+  std::vector<NamedTensors> parts(schedulers.size());
+  for (auto& [k, v] : s) {
+    const size_t dot = k.find('.');
+    const std::string index = k.substr(0, dot);
+    XG_CHECK(dot != std::string::npos && !index.empty() && index.size() < 6 &&
+                 std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                 std::stoul(index) < schedulers.size(),
+             "SequentialLR load_state_dict: unexpected entry '", k, "'; nothing was loaded");
+    parts[std::stoul(index)].emplace_back(k.substr(dot + 1), scalar_tensor(v, kFloat64));
+  }
+  // Each part is checked by loading it into a copy of the scheduler's state first.
+  std::vector<NamedTensors> before;
+  for (auto& sched : schedulers) before.push_back(sched->state_dict());
+  try {
+    for (size_t k = 0; k < schedulers.size(); ++k) schedulers[k]->load_state_dict(parts[k]);
+  } catch (...) {
+    for (size_t k = 0; k < schedulers.size(); ++k) schedulers[k]->load_state_dict(before[k]);
+    throw;
+  }
 }
 
 // ---------------------------------------------------------------- warmup schedules

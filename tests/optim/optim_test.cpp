@@ -128,3 +128,118 @@ TEST_CASE("ReduceLROnPlateau: mode kMax and absolute thresholds", "[optim]") {
   abs.step(9.7);  // better by 0.3 < 0.5: not an improvement in absolute mode
   CHECK(opt2.lr(0) == Approx(0.1));
 }
+
+TEST_CASE("optimizer state is checked entry by entry before anything loads", "[optim]") {
+  xg::Tensor w = xg::randn({3, 2}).requires_grad_(), b = xg::randn({2}).requires_grad_();
+  optim::Adam adam({{{w}, optim::AdamOptions(0.01)}, {{b}, optim::AdamOptions(0.02)}});
+  w.set_grad(xg::ones({3, 2}));
+  b.set_grad(xg::ones({2}));
+  adam.step();
+  const xg::NamedTensors good = adam.state_dict();
+  auto with = [&](const std::string& key, const xg::Tensor& value) {
+    xg::NamedTensors d = good;
+    bool found = false;
+    for (auto& [k, v] : d)
+      if (k == key) v = value, found = true;
+    if (!found) d.emplace_back(key, value);
+    return d;
+  };
+  auto without = [&](const std::string& key) {
+    xg::NamedTensors d;
+    for (auto& [k, v] : good)
+      if (k != key) d.emplace_back(k, v);
+    return d;
+  };
+  optim::Adam fresh({{{w}, optim::AdamOptions(0.5)}, {{b}, optim::AdamOptions(0.5)}});
+  const std::vector<std::pair<xg::NamedTensors, std::string>> bad{
+      {with("state.0.0.exp_avg", xg::scalar_tensor(1.0)), "exp_avg"},               // 0-d where (3, 2) belongs
+      {with("state.0.0.exp_avg_sq", xg::zeros({2, 3})), "exp_avg_sq"},              // wrong shape
+      {with("state.0.0.exp_avg", xg::zeros({3, 2}, xg::kInt64)), "Int64"},          // wrong dtype
+      {with("state.0.0.step", xg::scalar_tensor(NAN, xg::kFloat64)), "step"},       // NaN step
+      {with("state.0.0.step", xg::scalar_tensor(-3.0, xg::kFloat64)), "step"},      // negative step
+      {with("state.0.0.step", xg::scalar_tensor(2.5, xg::kFloat64)), "whole"},      // fractional step
+      {with("state.0.0.step", xg::scalar_tensor(1e300, xg::kFloat64)), "step"},     // huge step
+      {with("state.0.0.momentum_buffer", xg::zeros({3, 2})), "momentum_buffer"},    // not Adam's
+      {with("state.7.0.exp_avg", xg::zeros({3, 2})), "names no parameter"},         // no group 7
+      {with("state.0.5.exp_avg", xg::zeros({3, 2})), "names no parameter"},         // no parameter 5
+      {with("group.1.lr", xg::scalar_tensor(-1.0, xg::kFloat64)), "learning rate"},  // out of range
+      {with("group.1.beta1", xg::scalar_tensor(INFINITY, xg::kFloat64)), "beta1"},   // not finite
+      {with("group.0.num_params", xg::scalar_tensor(1e30, xg::kFloat64)), "num_params"},
+      {with("garbage", xg::zeros({1})), "unexpected entry"},
+      {without("group.1.eps"), "group.1.eps"},                                      // missing
+      {without("state.0.0.step"), "no step count"},
+  };
+  for (auto& [dict, needle] : bad) {
+    INFO(needle);
+    CHECK_THROWS_WITH(fresh.load_state_dict(dict), Catch::Contains(needle));
+    CHECK(fresh.lr(0) == 0.5);  // all or nothing: group 0 untouched even when only group 1 is wrong
+    CHECK(fresh.lr(1) == 0.5);
+    CHECK(fresh.state_dict().size() == optim::Adam({{{w}, optim::AdamOptions(0.5)}, {{b}, optim::AdamOptions(0.5)}}).state_dict().size());
+  }
+  fresh.load_state_dict(good);  // and the good state still loads
+  CHECK(fresh.lr(1) == 0.02);
+  w.set_grad(xg::ones({3, 2}));
+  b.set_grad(xg::ones({2}));
+  fresh.step();
+}
+
+TEST_CASE("schedulers resume exactly and refuse bad saved state", "[optim]") {
+  // A schedule restored mid-run continues as the uninterrupted one: warm restarts and sequential
+  // schedules included (their own counters are saved too).
+  auto run = [](auto make, int split) {
+    xg::Tensor w = xg::zeros({2}).requires_grad_();
+    optim::SGD opt({w}, optim::SGDOptions(0.1));
+    auto sched = make(opt);
+    for (int s = 0; s < split; ++s) sched->step();
+    const auto opt_state = opt.state_dict();
+    const auto sched_state = sched->state_dict();
+    xg::Tensor w2 = xg::zeros({2}).requires_grad_();
+    optim::SGD opt2({w2}, optim::SGDOptions(0.1));
+    auto resumed = make(opt2);
+    opt2.load_state_dict(opt_state);
+    resumed->load_state_dict(sched_state);
+    std::vector<double> a, b;
+    for (int s = 0; s < 25; ++s) {
+      sched->step(), resumed->step();
+      a.push_back(opt.lr(0)), b.push_back(opt2.lr(0));
+    }
+    return std::pair{a, b};
+  };
+  auto warm = [](optim::Optimizer& o) {
+    return std::make_shared<optim::CosineAnnealingWarmRestarts>(o, optim::CosineAnnealingWarmRestartsOptions(3).T_mult(2));
+  };
+  auto seq = [](optim::Optimizer& o) {
+    auto a = std::make_shared<optim::LinearLR>(o, 0.1, 1.0, 4);
+    auto b = std::make_shared<optim::CosineAnnealingWarmRestarts>(o, 5);
+    return std::make_shared<optim::SequentialLR>(o, optim::SequentialLROptions({a, b}, {4}));
+  };
+  for (int split : {1, 4, 7, 11}) {
+    INFO("split " << split);
+    auto [a, b] = run(warm, split);
+    CHECK(a == b);
+    auto [c, d] = run(seq, split);
+    CHECK(c == d);
+  }
+  xg::Tensor w = xg::zeros({2}).requires_grad_();
+  optim::SGD opt({w}, optim::SGDOptions(0.1));
+  optim::StepLR step(opt, 3);
+  for (auto [key, value] : std::vector<std::pair<std::string, double>>{
+           {"last_epoch", NAN}, {"last_epoch", 1e300}, {"last_epoch", -5}, {"last_epoch", 2.5}, {"base_lr.0", -1},
+           {"last_lr.0", INFINITY}}) {
+    INFO(key << " = " << value);
+    xg::NamedTensors d = step.state_dict();
+    for (auto& [k, v] : d)
+      if (k == key) v = xg::scalar_tensor(value, xg::kFloat64);
+    CHECK_THROWS_WITH(step.load_state_dict(d), Catch::Contains(key.substr(0, 6)) || Catch::Contains("finite"));
+    CHECK(step.last_epoch() == 0);
+  }
+  optim::ReduceLROnPlateau plateau(opt);
+  auto pd = plateau.state_dict();
+  for (auto& [k, v] : pd)
+    if (k == "num_bad_epochs") v = xg::scalar_tensor(-2.0, xg::kFloat64);
+  CHECK_THROWS_WITH(plateau.load_state_dict(pd), Catch::Contains("num_bad_epochs"));
+  pd = plateau.state_dict();
+  for (auto& [k, v] : pd)
+    if (k == "best") v = xg::scalar_tensor(NAN, xg::kFloat64);
+  CHECK_THROWS_WITH(plateau.load_state_dict(pd), Catch::Contains("best"));
+}

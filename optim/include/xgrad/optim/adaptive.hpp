@@ -26,6 +26,7 @@ struct AdagradOptions {
     f("initial_accumulator_value", o.initial_accumulator_value_, kNonNegative);
     f("eps", o.eps_, kNonNegative);
   }
+  std::vector<StateBuffer> state_buffers() const { return {{"step", false}, {"sum"}}; }
 };
 
 struct RMSpropOptions {
@@ -48,6 +49,12 @@ struct RMSpropOptions {
     f("momentum", o.momentum_, kNonNegative);
     f("centered", o.centered_);
   }
+  std::vector<StateBuffer> state_buffers() const {
+    std::vector<StateBuffer> b{{"step", false}, {"square_avg"}};
+    if (momentum() > 0) b.push_back({"momentum_buffer"});
+    if (centered()) b.push_back({"grad_avg"});
+    return b;
+  }
 };
 
 struct AdadeltaOptions {
@@ -66,6 +73,7 @@ struct AdadeltaOptions {
     f("eps", o.eps_, kNonNegative);
     f("weight_decay", o.weight_decay_, kNonNegative);
   }
+  std::vector<StateBuffer> state_buffers() const { return {{"step", false}, {"square_avg"}, {"acc_delta"}}; }
 };
 
 struct AdamOptions {
@@ -88,6 +96,11 @@ struct AdamOptions {
     f("weight_decay", o.weight_decay_, kNonNegative);
     f("amsgrad", o.amsgrad_);
     f("maximize", o.maximize_);
+  }
+  std::vector<StateBuffer> state_buffers() const {
+    std::vector<StateBuffer> b{{"step", false}, {"exp_avg"}, {"exp_avg_sq"}};
+    if (amsgrad()) b.push_back({"max_exp_avg_sq"});
+    return b;
   }
 };
 

@@ -18,6 +18,14 @@ namespace xgrad::optim {
 // Hyper-parameters by name, for schedulers and checkpoints ("lr", "momentum", "beta1", ...).
 using Hyper = std::map<std::string, double>;
 
+// One buffer of a parameter's optimizer state: shaped like the parameter (per element) or a scalar
+// (the step count). Each options struct says which buffers a step keeps (state_buffers()), and
+// load_state_dict checks saved state against that.
+struct StateBuffer {
+  const char* name;
+  bool per_element = true;
+};
+
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
@@ -32,10 +40,15 @@ class Optimizer {
   void set_lr(size_t group, double lr);
   virtual Hyper hyper(size_t group) const = 0;
   virtual void set_hyper(size_t group, const Hyper& h) = 0;
+  // What set_hyper(group, h) would do, without doing it: throws the Error it would throw; returns
+  // the state buffers a step keeps with those hyper-parameters.
+  virtual std::vector<StateBuffer> check_hyper(size_t group, const Hyper& h) const = 0;
 
   // State by name: "group.G.<hyper>" and "state.G.I.<buffer>" (I = index in the group).
   NamedTensors state_dict() const;
-  // Throws (changing nothing) if the groups or their parameter shapes differ.
+  // All or nothing: every entry is checked (groups and their sizes, each hyper-parameter's presence
+  // and range, each state buffer's name, dtype and shape against its parameter, step counts) before
+  // anything changes; an Error lists every problem.
   void load_state_dict(const NamedTensors& dict);
   void save(const std::string& path) const;
   void load(const std::string& path);
@@ -137,6 +150,12 @@ class OptimizerWithOptions : public Optimizer {
     from_hyper(o, h);
     validate_options(o);
     options_.at(group) = o;
+  }
+  std::vector<StateBuffer> check_hyper(size_t group, const Hyper& h) const override {
+    Options o = options_.at(group);
+    from_hyper(o, h);
+    validate_options(o);
+    return o.state_buffers();
   }
 
  protected:

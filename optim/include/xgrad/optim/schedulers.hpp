@@ -3,6 +3,7 @@
 // performs step 0 (setting each group's lr), step() advances one step, get_last_lr() returns the
 // current lrs. Recursive ("chainable") formulas are the same as torch's, so the sequences match.
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -20,7 +21,9 @@ class LRScheduler {
   virtual void step(std::optional<int64_t> epoch = std::nullopt);
   std::vector<double> get_last_lr() const { return last_lr_; }
   int64_t last_epoch() const { return last_epoch_; }
-  // For checkpoints: the step count and lrs (restore after the optimizer's own state).
+  // For checkpoints: the step count and lrs, and a schedule's own counters (restore after the
+  // optimizer's own state). Loading checks every entry (present, finite, whole where a count)
+  // before changing anything.
   NamedTensors state_dict() const;
   void load_state_dict(const NamedTensors& dict);
 
@@ -30,6 +33,10 @@ class LRScheduler {
   void initial_step();
   virtual std::vector<double> get_lr() = 0;
   virtual std::vector<double> closed_form_lr() { return get_lr(); }
+  // A schedule's own state beyond last_epoch and the lrs (names without a prefix); load_extra_state
+  // gets exactly the entries extra_state wrote, checked as scalars, and must check their ranges.
+  virtual NamedTensors extra_state() const { return {}; }
+  virtual void load_extra_state(const std::map<std::string, double>&) {}
   double group_lr(size_t g) const { return optimizer_.lr(g); }
   Optimizer& optimizer_;
   std::vector<double> base_lrs_;
@@ -142,6 +149,8 @@ class CosineAnnealingWarmRestarts : public LRScheduler {
   const CosineAnnealingWarmRestartsOptions& options() const { return options_; }
  protected:
   std::vector<double> get_lr() override;
+  NamedTensors extra_state() const override;
+  void load_extra_state(const std::map<std::string, double>& s) override;
   CosineAnnealingWarmRestartsOptions options_;
   int64_t T_i_, T_cur_ = -1;  // the current period and the position in it
 };
@@ -265,6 +274,8 @@ class SequentialLR : public LRScheduler {
   const SequentialLROptions& options() const { return options_; }
  protected:
   std::vector<double> get_lr() override { return last_lr_; }
+  NamedTensors extra_state() const override;  // every scheduler's own state, as "K.<entry>"
+  void load_extra_state(const std::map<std::string, double>& s) override;
   SequentialLROptions options_;
 };
 

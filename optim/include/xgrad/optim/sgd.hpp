@@ -25,6 +25,9 @@ struct SGDOptions {
     f("maximize", o.maximize_);
   }
   void check() const;  // Nesterov needs momentum and no dampening
+  std::vector<StateBuffer> state_buffers() const {
+    return momentum() != 0 ? std::vector<StateBuffer>{{"momentum_buffer"}} : std::vector<StateBuffer>{};
+  }
 };
 
 // torch.optim.SGD (1.13): d = g + wd·p; buf = μ·buf + (1−dampening)·d (buf = d at first);
