@@ -239,14 +239,8 @@ int sample_mode(const Options& cli) {
 
 int train_mode(Options& o, const std::string& config_text) {
   const fs::path run_dir = fs::path(o.runs) / o.name;
-  fs::create_directories(run_dir);
-  xg::write_file_atomic((run_dir / "config.ini").string(), config_text);
-
   const std::vector<char32_t> text = utf8_decode(read_text(o.data));
   CharVocab vocab(text);
-  std::vector<int64_t> all(static_cast<size_t>(vocab.size()));
-  std::iota(all.begin(), all.end(), 0);
-  xg::write_file_atomic((run_dir / "vocab.txt").string(), vocab.decode(all));
   const auto ids = vocab.encode(text, "char_lm");
   if (o.generate > 0) vocab.encode(utf8_decode(o.prompt), "--prompt");  // refused now, not after training
   const auto split = ids.begin() + static_cast<std::ptrdiff_t>(static_cast<double>(ids.size()) * (1 - o.valid_fraction));
@@ -263,7 +257,14 @@ int train_mode(Options& o, const std::string& config_text) {
               static_cast<long long>(m.d_model), static_cast<long long>(m.heads), static_cast<long long>(m.layers),
               static_cast<long long>(m.ffn), static_cast<long long>(m.context),
               static_cast<long long>(model->num_parameters()));
-  Trainer trainer(model, train, valid, o, run_dir.string());
+  Trainer trainer(model, train, valid, o, run_dir.string());  // checks the text's lengths
+  // Everything is checked before the run folder is touched: a run that fails before here leaves an
+  // existing folder of the same name as it was.
+  fs::create_directories(run_dir);
+  xg::write_file_atomic((run_dir / "config.ini").string(), config_text);
+  std::vector<int64_t> all(static_cast<size_t>(vocab.size()));
+  std::iota(all.begin(), all.end(), 0);
+  xg::write_file_atomic((run_dir / "vocab.txt").string(), vocab.decode(all));
   trainer.run();
   const double loss = trainer.last_valid_loss();
   std::printf("\ntrained %lld steps in %.1f s: validation loss %.4f nats per character = %.3f bits per character\n",

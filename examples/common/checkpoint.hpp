@@ -2,6 +2,7 @@
 // Everything a training run needs to continue exactly where it stopped, in one .npz written
 // atomically: the model's state_dict, the optimizer's and the schedule's state, the global
 // generator (dropout), and the run's counters. Keys are prefixed model. / optim. / sched. / run.
+#include <cmath>
 #include <sstream>
 #include <string>
 
@@ -83,13 +84,22 @@ struct RunCounters {
     return {{"step", static_cast<double>(step)}, {"seconds", elapsed},   {"eval_seconds", eval_seconds},
             {"tokens", tokens},                  {"loss_sum", loss_sum}, {"loss_n", static_cast<double>(loss_n)}};
   }
+  // Checked before anything is set: counts whole and non-negative, times and sums finite.
   void load(const Counters& c) {
-    step = static_cast<int64_t>(counter(c, "step"));
-    seconds = counter(c, "seconds");
-    eval_seconds = counter(c, "eval_seconds");
-    tokens = counter(c, "tokens");
-    loss_sum = counter(c, "loss_sum");
-    loss_n = static_cast<int64_t>(counter(c, "loss_n"));
+    auto count = [&](const char* name) {
+      const double v = counter(c, name);
+      XG_CHECK(std::isfinite(v) && v >= 0 && v <= 1e15 && v == std::floor(v), "checkpoint: counter '", name, "' is ",
+               v, ", expected a whole number >= 0");
+      return static_cast<int64_t>(v);
+    };
+    auto amount = [&](const char* name, bool non_negative) {
+      const double v = counter(c, name);
+      XG_CHECK(std::isfinite(v) && (!non_negative || v >= 0), "checkpoint: counter '", name, "' is ", v);
+      return v;
+    };
+    const RunCounters r{count("step"), count("loss_n"), amount("seconds", true), amount("eval_seconds", true),
+                        amount("tokens", true), amount("loss_sum", false)};
+    *this = r;
   }
 };
 

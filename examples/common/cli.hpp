@@ -16,7 +16,8 @@ namespace xgrad::examples {
 
 // An optional input file: empty (not given) or an existing regular file.
 inline std::string optional_existing_file(const std::string& f) {
-  return f.empty() || std::filesystem::is_regular_file(f) ? "" : "no such file: " + f;
+  if (f.empty() || std::filesystem::is_regular_file(f)) return "";
+  return std::filesystem::is_directory(f) ? "'" + f + "' is a directory, not a file" : "no such file: " + f;
 }
 
 // --resume: the options come from the run's config.ini, with anything on this command line on

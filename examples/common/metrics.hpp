@@ -26,11 +26,19 @@ class MetricsLog {
     std::ifstream f(path_);
     std::string line;
     std::getline(f, line);
-    while (std::getline(f, line)) {
+    for (int number = 2; std::getline(f, line); ++number) {
       std::vector<double> row;
       std::stringstream ss(line);
-      for (std::string cell; std::getline(ss, cell, ',');) row.push_back(std::stod(cell));
-      if (row.size() == columns_.size() && row[0] <= step) rows_.push_back(std::move(row));
+      for (std::string cell; std::getline(ss, cell, ',');) {
+        char* end = nullptr;
+        const double v = std::strtod(cell.c_str(), &end);
+        XG_CHECK(!cell.empty() && end == cell.c_str() + cell.size(), "metrics: '", path_, "' line ", number,
+                 " is not a row of numbers: '", line, "'");
+        row.push_back(v);
+      }
+      XG_CHECK(row.size() == columns_.size(), "metrics: '", path_, "' line ", number, " has ", row.size(),
+               " values for ", columns_.size(), " columns");
+      if (row[0] <= step) rows_.push_back(std::move(row));
     }
   }
 

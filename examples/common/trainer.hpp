@@ -194,6 +194,8 @@ class Trainer {
     XG_CHECK(std::filesystem::exists(path), "--resume: no checkpoint at '", path, "'");
     const Counters c = load_checkpoint(path, model_, optimizer_, schedule_);
     run_.load(c);
+    XG_CHECK(run_.step <= total_steps(), "--resume: the checkpoint is at step ", run_.step, " of a run of ",
+             total_steps(), " steps (", o_.epochs, " epochs of ", o_.steps_per_epoch, ")");
     restore_extra(c);
     metrics_.restore_until(static_cast<double>(run_.step));
     if (o_.verbose) progress_.print("resumed from " + path + " at step " + std::to_string(run_.step));

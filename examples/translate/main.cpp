@@ -105,10 +105,12 @@ int translate_mode(const Options& cli) {
 
 int train_mode(Options& o, const std::string& config_text) {
   const fs::path run_dir = fs::path(o.runs) / o.name;
+  xg::manual_seed(o.train.seed);
+  // The data is read and checked before the run folder is touched: a run that fails here leaves
+  // an existing folder of the same name as it was.
+  Dataset d = Dataset::build(make_splits(o), o.min_freq, o.model.max_len);
   fs::create_directories(run_dir);
   xg::write_file_atomic((run_dir / "config.ini").string(), config_text);
-  xg::manual_seed(o.train.seed);
-  Dataset d = Dataset::build(make_splits(o), o.min_freq, o.model.max_len);
   write_vocab(d.src_vocab, run_dir / "vocab.src.txt");
   write_vocab(d.tgt_vocab, run_dir / "vocab.tgt.txt");
   if (o.export_splits)  // e.g. for bench/translate_torch.py: the same data in PyTorch

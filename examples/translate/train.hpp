@@ -210,7 +210,13 @@ class Trainer : private TrainParts, public ex::Trainer {
   }
 
   ex::Counters extra_counters() const override { return {{"t95", t95_}, {"t99", t99_}}; }
-  void restore_extra(const ex::Counters& c) override { t95_ = ex::counter(c, "t95"), t99_ = ex::counter(c, "t99"); }
+  void restore_extra(const ex::Counters& c) override {
+    for (const char* name : {"t95", "t99"}) {
+      const double t = ex::counter(c, name);
+      XG_CHECK(t == -1 || (std::isfinite(t) && t >= 0), "checkpoint: counter '", name, "' is ", t);
+    }
+    t95_ = ex::counter(c, "t95"), t99_ = ex::counter(c, "t99");
+  }
 
   Seq2Seq& model_;
   const Dataset& d_;

@@ -55,7 +55,12 @@ Tensor add(const Tensor& a0, const Tensor& b0, double alpha) {
   });
 }
 
-Tensor sub(const Tensor& a, const Tensor& b, double alpha) { return add(a, b, -alpha); }
+Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
+  XG_CHECK(!(a.defined() && b.defined() && a.dtype() == kBool && b.dtype() == kBool),
+           "sub: subtraction, the `-` operator, with two Bool tensors is not supported; use logical_xor or ~ "
+           "(shapes ", a.sizes(), " and ", b.sizes(), ")");
+  return add(a, b, -alpha);
+}
 
 Tensor mul(const Tensor& a0, const Tensor& b0) {
   auto [a, b] = promoted(a0, b0, "mul");

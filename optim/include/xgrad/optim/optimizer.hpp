@@ -36,7 +36,7 @@ class Optimizer {
 
   size_t num_param_groups() const { return params_.size(); }
   const TensorList& params(size_t group) const;
-  double lr(size_t group) const { return hyper(group).at("lr"); }
+  double lr(size_t group) const { return hyper(group).at("lr"); }  // hyper checks the group
   void set_lr(size_t group, double lr);
   virtual Hyper hyper(size_t group) const = 0;
   virtual void set_hyper(size_t group, const Hyper& h) = 0;
@@ -140,25 +140,26 @@ class OptimizerWithOptions : public Optimizer {
     add_params(params, Options::kName);
     options_.push_back(options);
   }
-  Options& options(size_t group) {
-    XG_CHECK(group < options_.size(), Options::kName, ": no parameter group ", group);
-    return options_[group];
-  }
-  Hyper hyper(size_t group) const override { return to_hyper(options_.at(group)); }
+  Options& options(size_t group) { return options_[checked(group)]; }
+  Hyper hyper(size_t group) const override { return to_hyper(options_[checked(group)]); }
   void set_hyper(size_t group, const Hyper& h) override {
-    Options o = options_.at(group);
+    Options o = options_[checked(group)];
     from_hyper(o, h);
     validate_options(o);
     options_.at(group) = o;
   }
   std::vector<StateBuffer> check_hyper(size_t group, const Hyper& h) const override {
-    Options o = options_.at(group);
+    Options o = options_[checked(group)];
     from_hyper(o, h);
     validate_options(o);
     return o.state_buffers();
   }
 
  protected:
+  size_t checked(size_t group) const {
+    XG_CHECK(group < options_.size(), Options::kName, ": no parameter group ", group, " (it has ", options_.size(), ")");
+    return group;
+  }
   std::vector<Options> options_;
 };
 
