@@ -1,11 +1,16 @@
 # xgrad — the commands a user needs. `make demo` and `make test` work on a fresh Debian 12 machine.
+SHELL      := /bin/bash
 BUILD      ?= build
 SAN_BUILD  ?= build-sanitize
+TSAN_BUILD ?= build-tsan
+CLANG_BUILD ?= build-clang
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 PREFIX     ?= /usr/local
 CMAKE_ARGS ?=
 
-.PHONY: all deps deps-torch configure build test test-sanitize demo bench install fixtures clean
+.PHONY: all deps deps-torch configure build test test-sanitize test-tsan test-clang fuzz fuzz-seeds demo bench install fixtures clean
 
 all: build
 
@@ -32,6 +37,40 @@ test-sanitize: deps
 	cmake --build $(SAN_BUILD) -j $(JOBS)
 	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
+# The library and its test suite under ThreadSanitizer (every translation unit instrumented). OpenBLAS is not
+# instrumented, so it runs single-threaded here; xgrad's own thread pool runs on 2 threads.
+test-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g1" -DXGRAD_TSAN=ON -DXGRAD_BUILD_BENCH=OFF -DXGRAD_BUILD_EXAMPLES=OFF
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+	cd $(TSAN_BUILD) && OPENBLAS_NUM_THREADS=1 XGRAD_NUM_THREADS=2 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --output-on-failure -j $(JOBS)
+
+# The second compiler: everything built with clang and tested.
+test-clang: deps
+	cmake -S . -B $(CLANG_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release -DXGRAD_BUILD_BENCH=OFF
+	cmake --build $(CLANG_BUILD) -j $(JOBS)
+	cd $(CLANG_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer on the readers of files and saved state (tests/fuzz), FUZZ_SECONDS each (default 60),
+# starting from the committed seed corpora; new inputs go to a scratch folder, crashes to $(FUZZ_BUILD)/crashes.
+FUZZ_TARGETS = npy_fuzz:npy npz_module_fuzz:npz optim_state_fuzz:optim example_inputs_fuzz:examples
+fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g" -DXGRAD_FUZZ=ON -DXGRAD_BUILD_TESTS=OFF -DXGRAD_BUILD_BENCH=OFF -DXGRAD_BUILD_EXAMPLES=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@mkdir -p $(FUZZ_BUILD)/crashes
+	@set -e; for t in $(FUZZ_TARGETS); do name=$${t%%:*}; seeds=$${t##*:}; \
+	  rm -rf $(FUZZ_BUILD)/work/$$name && mkdir -p $(FUZZ_BUILD)/work/$$name; \
+	  echo "== $$name, $(FUZZ_SECONDS) s, seeds tests/fuzz/corpus/$$seeds"; \
+	  OPENBLAS_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BUILD)/tests/fuzz/$$name -max_total_time=$(FUZZ_SECONDS) \
+	    -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$name- \
+	    $(FUZZ_BUILD)/work/$$name tests/fuzz/corpus/$$seeds 2>&1 | grep -E '^(stat::number_of_executed_units|INFO: (Loaded|seed corpus)|==|SUMMARY|Done)' ; \
+	  test $${PIPESTATUS[0]} -eq 0; done
+
+# Rewrites the committed seed corpora from the current formats.
+fuzz-seeds: deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DXGRAD_FUZZ=ON -DXGRAD_BUILD_TESTS=OFF -DXGRAD_BUILD_BENCH=OFF -DXGRAD_BUILD_EXAMPLES=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target make_fuzz_seeds
+	ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BUILD)/tests/fuzz/make_fuzz_seeds tests/fuzz/corpus
+
 demo: build
 	$(BUILD)/examples/translate
 
@@ -49,4 +88,4 @@ fixtures: deps-torch
 	/usr/bin/python3 tests/reference/make_optim_fixtures.py
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(TSAN_BUILD) $(CLANG_BUILD) $(FUZZ_BUILD)

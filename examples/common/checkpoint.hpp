@@ -51,7 +51,9 @@ inline Counters load_checkpoint(const std::string& path, nn::Module& model, opti
   NamedTensors model_sd, opt_sd, sched_sd;
   Counters counters;
   bool have_rng = false;
-  for (auto& [k, v] : load_npz(path)) {
+  for (auto& entry : load_npz(path)) {
+    const std::string& k = entry.first;  // named, not bound: the lambda below uses it (clang 14)
+    const Tensor& v = entry.second;
     auto starts = [&](const char* p) { return k.rfind(p, 0) == 0; };
     const std::string rest = k.substr(k.find('.') + 1);
     if (starts("model.")) model_sd.emplace_back(rest, v);

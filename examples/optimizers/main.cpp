@@ -115,7 +115,8 @@ std::pair<xg::Tensor, xg::Tensor> generated_data(int64_t n) {
 
 void regression(const std::string& out, const std::string& csv, int epochs, int64_t batch) {
   xg::manual_seed(0);
-  auto [X, y] = csv.empty() ? generated_data(1500) : read_csv(csv);
+  const auto data = csv.empty() ? generated_data(1500) : read_csv(csv);  // named: lambdas below use X and y
+  const xg::Tensor &X = data.first, &y = data.second;
   const int64_t n = X.size(0), d = X.size(1);
   std::printf("%s: %lld examples, %lld features, batch %lld, %d epochs\n", csv.empty() ? "generated data" : csv.c_str(),
               static_cast<long long>(n), static_cast<long long>(d), static_cast<long long>(batch), epochs);

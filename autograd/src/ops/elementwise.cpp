@@ -148,7 +148,9 @@ Tensor minimum(const Tensor& a0, const Tensor& b0) {
 Tensor where(const Tensor& cond, const Tensor& a0, const Tensor& b0) {
   XG_CHECK(cond.defined() && cond.dtype() == kBool, "where: condition must be a Bool tensor, got ",
            cond.defined() ? dtype_name(cond.dtype()) : "undefined");
-  auto [a, b] = promoted(a0, b0, "where");
+  // Named, not a structured binding: clang 14 cannot capture bindings in the lambda below.
+  const std::pair<Tensor, Tensor> ab = promoted(a0, b0, "where");
+  const Tensor &a = ab.first, &b = ab.second;
   Shape shape = broadcast_shapes(broadcast_shapes(cond.sizes(), a.sizes(), "where"), b.sizes(), "where");
   Tensor out = empty(shape, a.dtype());
   dispatch(a.dtype(), [&]<class T>() {
