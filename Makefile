@@ -10,7 +10,7 @@ JOBS       ?= $(shell nproc)
 PREFIX     ?= /usr/local
 CMAKE_ARGS ?=
 
-.PHONY: all deps deps-torch configure build test test-sanitize test-tsan test-clang fuzz fuzz-seeds demo bench install fixtures clean
+.PHONY: all deps deps-torch configure build test test-sanitize test-tsan test-clang fuzz fuzz-seeds stress demo bench install fixtures clean
 
 all: build
 
@@ -64,6 +64,11 @@ fuzz: deps
 	    -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$name- \
 	    $(FUZZ_BUILD)/work/$$name tests/fuzz/corpus/$$seeds 2>&1 | grep -E '^(stat::number_of_executed_units|INFO: (Loaded|seed corpus)|==|SUMMARY|Done)' ; \
 	  test $${PIPESTATUS[0]} -eq 0; done
+
+# Kill trials at length: SIGKILL a training run at 30 random moments, resume from each last checkpoint.
+STRESS_TRIALS ?= 30
+stress: build
+	examples/tests/kill_test.sh $(BUILD)/examples/translate $(BUILD)/stress_kill_trials $(STRESS_TRIALS)
 
 # Rewrites the committed seed corpora from the current formats.
 fuzz-seeds: deps
