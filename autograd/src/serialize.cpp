@@ -226,7 +226,8 @@ namespace {
 // the new one, never half of one.
 std::string temp_path_for(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
 
-// Removes temporaries of `path` left by writers that were killed (their process is gone).
+// Removes temporaries of `path` left by writers that were killed (their process is gone):
+// "<path>.tmp.<pid>", and libzip's own "<path>.tmp.<pid>.<random>" from inside save_npz.
 void remove_stale_temps(const std::string& path) {
   namespace fs = std::filesystem;
   const fs::path target(path);
@@ -235,11 +236,11 @@ void remove_stale_temps(const std::string& path) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.compare(0, prefix.size(), prefix) != 0 || name.size() == prefix.size() || name.size() > prefix.size() + 9)
-      continue;
-    const std::string pid_text = name.substr(prefix.size());
-    if (!std::all_of(pid_text.begin(), pid_text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
-      continue;
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    size_t end = prefix.size();
+    while (end < name.size() && std::isdigit(static_cast<unsigned char>(name[end]))) ++end;
+    if (end == prefix.size() || end - prefix.size() > 9 || (end < name.size() && name[end] != '.')) continue;
+    const std::string pid_text = name.substr(prefix.size(), end - prefix.size());
     const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
     if (pid == ::getpid() || (::kill(pid, 0) == -1 && errno == ESRCH)) fs::remove(entry.path(), ec);
   }

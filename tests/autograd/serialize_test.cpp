@@ -156,9 +156,11 @@ TEST_CASE("saving removes temporaries that killed writers left behind", "[serial
   const std::string stale = path + ".tmp." + std::to_string(child);
   const std::string live = path + ".tmp." + std::to_string(::getppid());  // a process that exists
   write_bytes(stale, "half a file");
+  write_bytes(stale + ".Xa81bq", "libzip's own temporary, from inside a killed save_npz");
   write_bytes(live, "someone else's write in progress");
   xg::save_npz(path, {{"x", xg::ones({2})}});
   CHECK_FALSE(fs::exists(stale));
+  CHECK_FALSE(fs::exists(stale + ".Xa81bq"));
   CHECK(fs::exists(live));
   CHECK(xg::equal(xg::load_npz(path)[0].second, xg::ones({2})));
   fs::remove(live);
