@@ -33,7 +33,11 @@ std::string reparse_on_run_config(const std::filesystem::path& config, int argc,
   std::vector<std::string> args{"--config", config.string()};
   args.insert(args.end(), argv + 1, argv + argc);
   std::reverse(args.begin(), args.end());  // CLI11 takes a vector of arguments last first
-  again.parse(args);
+  try {
+    again.parse(args);
+  } catch (const CLI::ParseError& e) {  // say which file: the run's config.ini or this command line
+    throw Error(str("--resume: with the run's config '", config.string(), "': ", e.what()));
+  }
   o = merged;
   return again.config_to_str(true, false);
 }
@@ -61,7 +65,11 @@ Options read_run_config(const std::filesystem::path& config, AddOptions add_opti
   Options o;
   CLI::App app;
   add_options(app, o);
-  app.parse_from_stream(f);
+  try {
+    app.parse_from_stream(f);
+  } catch (const CLI::ParseError& e) {
+    throw Error(str("--load: the run's config '", config.string(), "' does not parse: ", e.what()));
+  }
   return o;
 }
 
