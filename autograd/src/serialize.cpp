@@ -161,6 +161,16 @@ NpyHeader parse_npy_header(const char* bytes, size_t size, const std::string& wh
   return out;
 }
 
+// Any non-zero byte of a Bool tensor is true; stored as exactly 0 or 1.
+void canonicalize_bools(const Tensor& t) {
+  if (t.dtype() != kBool) return;
+  auto* p = static_cast<unsigned char*>(t.raw_data());
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = p[i] != 0;
+}
+
+// Whether the file's data bytes are the tensor's bytes as they are (no widening, no reordering).
+bool plain_layout(const NpyHeader& h) { return !h.from_i4 && !(h.fortran && h.shape.size() > 1); }
+
 // Fills a new tensor from the header's data bytes (exactly h.data_bytes() of them).
 Tensor tensor_from_npy_data(const NpyHeader& h, const char* data) {
   Tensor t = empty(h.shape, h.dtype);
@@ -182,10 +192,7 @@ Tensor tensor_from_npy_data(const NpyHeader& h, const char* data) {
   } else if (h.numel > 0) {
     std::memcpy(t.raw_data(), data, h.data_bytes());
   }
-  if (h.dtype == kBool) {  // any non-zero byte is true; keep bools canonical
-    auto* p = static_cast<unsigned char*>(t.raw_data());
-    for (int64_t i = 0; i < h.numel; ++i) p[i] = p[i] != 0;
-  }
+  canonicalize_bools(t);
   return t;
 }
 
@@ -360,7 +367,7 @@ void read_entry(zip_file_t* f, char* dst, size_t n, uLong& crc, const std::strin
     XG_CHECK(got > 0, what, ": the entry is truncated or corrupted");
     done += static_cast<size_t>(got);
   }
-  crc = crc32(crc, reinterpret_cast<const Bytef*>(dst), static_cast<uInt>(n));
+  crc = crc32_z(crc, reinterpret_cast<const Bytef*>(dst), n);  // size_t length: entries over 4 GiB too
 }
 
 // One .npy entry, trusted no further than it is checked: the zip's sizes against the file's size
@@ -394,12 +401,16 @@ Tensor read_npy_entry(zip_t* z, zip_int64_t index, const zip_stat_t& st, uint64_
   XG_CHECK(st.size == h.data_offset + h.data_bytes(), what, ": the archive says ", st.size,
            " bytes, the .npy header's shape ", h.shape, " and dtype need ", h.data_offset + h.data_bytes());
 
-  std::string data(h.data_bytes(), '\0');
-  read_entry(f.get(), data.data(), data.size(), crc, what);
+  // Plain data is read straight into the tensor; widened or column-major data through a buffer.
+  Tensor t = plain_layout(h) ? empty(h.shape, h.dtype) : Tensor();
+  std::string staged(t.defined() ? 0 : h.data_bytes(), '\0');
+  read_entry(f.get(), t.defined() ? static_cast<char*>(t.raw_data()) : staged.data(), h.data_bytes(), crc, what);
   char extra;
   XG_CHECK(zip_fread(f.get(), &extra, 1) == 0, what, ": the entry is corrupted (", zip_strerror(z), ")");
   XG_CHECK(crc == st.crc, what, ": CRC-32 mismatch (the file is corrupted)");
-  return tensor_from_npy_data(h, data.data());
+  if (!t.defined()) return tensor_from_npy_data(h, staged.data());
+  canonicalize_bools(t);
+  return t;
 }
 
 }  // namespace

@@ -81,28 +81,13 @@ CharVocab read_vocab(const fs::path& path) {
   return CharVocab(utf8_decode(read_text(path.string())));
 }
 
-// The parts the loop drives, built before it (base-from-member): AdamW (β₂ 0.95, decay on matrices
-// only), linear warmup then cosine to 5% of the peak.
-struct TrainParts {
-  TrainParts(GPT& model, const ex::TrainingFlags& o, int64_t steps_per_epoch)
-      : optimizer(make_optimizer(model, o.lr)),
-        schedule(optimizer, std::min<int64_t>(o.warmup, steps_per_epoch * o.epochs / 10 + 1),
-                 steps_per_epoch * o.epochs, o.lr * 0.05) {}
-  static optim::AdamW make_optimizer(GPT& model, double lr) {
-    auto [decay, no_decay] = optim::split_weight_decay(model->named_parameters());
-    return optim::AdamW({{decay, optim::AdamWOptions(lr).betas({0.9, 0.95}).weight_decay(0.1)},
-                         {no_decay, optim::AdamWOptions(lr).betas({0.9, 0.95}).weight_decay(0.0)}});
-  }
-  optim::AdamW optimizer;
-  optim::LinearWarmupCosine schedule;
-};
-
 // Next-character prediction on random windows of the training text, on the shared loop; validation
 // scores the held-out end of the text.
-class Trainer : private TrainParts, public ex::Trainer {
+class Trainer : private ex::AdamWWarmupCosine, public ex::Trainer {
  public:
   Trainer(GPT& model, std::vector<int64_t> train, std::vector<int64_t> valid, const Options& o, std::string run_dir)
-      : TrainParts(model, o.train, steps_per_epoch(train.size(), o)),
+      : AdamWWarmupCosine(*model, o.train, steps_per_epoch(train.size(), o),
+                          optim::AdamWOptions().betas({0.9, 0.95}).weight_decay(0.1)),
         ex::Trainer(*model, optimizer, schedule, ex::loop_options(o.train, steps_per_epoch(train.size(), o), run_dir),
                     {"valid_loss", "valid_bpc"}),
         model_(model), train_(std::move(train)), valid_(std::move(valid)), o_(o), run_dir_(std::move(run_dir)) {

@@ -56,6 +56,25 @@ inline LoopOptions loop_options(const TrainingFlags& f, int64_t steps_per_epoch,
   return l;
 }
 
+// The optimizer and schedule both examples train with, built before the loop that drives them
+// (a trainer derives from it first: base-from-member): AdamW with `decay` on matrices and none on
+// vectors (optim::split_weight_decay), linear warmup (at most a tenth of the run) then cosine down
+// to 5% of the peak lr over all the epochs.
+struct AdamWWarmupCosine {
+  AdamWWarmupCosine(nn::Module& model, const TrainingFlags& f, int64_t steps_per_epoch, optim::AdamWOptions decay)
+      : optimizer(groups(model, decay.lr(f.lr))),
+        schedule(optimizer, std::min<int64_t>(f.warmup, steps_per_epoch * f.epochs / 10 + 1), steps_per_epoch * f.epochs,
+                 f.lr * 0.05) {}
+  static std::vector<std::pair<TensorList, optim::AdamWOptions>> groups(nn::Module& model, optim::AdamWOptions decay) {
+    auto [matrices, vectors] = optim::split_weight_decay(model.named_parameters());
+    optim::AdamWOptions no_decay = decay;
+    no_decay.weight_decay(0.0);
+    return {{matrices, decay}, {vectors, no_decay}};
+  }
+  optim::AdamW optimizer;
+  optim::LinearWarmupCosine schedule;
+};
+
 // What one training step computed: the loss to differentiate, and the tokens it covered.
 struct StepResult {
   Tensor loss;

@@ -123,28 +123,13 @@ inline void write_attention_svgs(const AttentionSample& a, const std::string& sr
                          maps(a.decoder_cross, tgt), heads);
 }
 
-// The parts the loop drives, built before it (base-from-member): AdamW with decoupled weight decay
-// on matrices only, linear warmup then cosine to 5% of the peak over all the epochs.
-struct TrainParts {
-  TrainParts(Seq2Seq& model, const TrainOptions& o, int64_t steps_per_epoch)
-      : optimizer(make_optimizer(model, o.lr)),
-        schedule(optimizer, std::min<int64_t>(o.warmup, steps_per_epoch * o.epochs / 10 + 1),
-                 steps_per_epoch * o.epochs, o.lr * 0.05) {}
-  static optim::AdamW make_optimizer(Seq2Seq& model, double lr) {
-    auto [decay, no_decay] = optim::split_weight_decay(model->named_parameters());
-    return optim::AdamW({{decay, optim::AdamWOptions(lr).betas({0.9, 0.98}).eps(1e-9).weight_decay(0.01)},
-                         {no_decay, optim::AdamWOptions(lr).betas({0.9, 0.98}).eps(1e-9).weight_decay(0.0)}});
-  }
-  optim::AdamW optimizer;
-  optim::LinearWarmupCosine schedule;
-};
-
 // Teacher-forced training with label smoothing on the shared loop; validation decodes the
 // held-out pairs and stops the run once exact match reaches the target.
-class Trainer : private TrainParts, public ex::Trainer {
+class Trainer : private ex::AdamWWarmupCosine, public ex::Trainer {
  public:
   Trainer(Seq2Seq& model, const Dataset& data, TrainOptions o)
-      : TrainParts(model, o, steps_per_epoch(data, o)),
+      : AdamWWarmupCosine(*model, o, steps_per_epoch(data, o),
+                          optim::AdamWOptions().betas({0.9, 0.98}).eps(1e-9).weight_decay(0.01)),
         ex::Trainer(*model, optimizer, schedule, ex::loop_options(o, steps_per_epoch(data, o), o.run_dir, o.verbose),
                     {"valid_loss", "valid_token_accuracy", "valid_exact", "valid_bleu2", "valid_bleu4"}),
         model_(model), d_(data), o_(std::move(o)),

@@ -129,15 +129,19 @@ TensorList to_heads(const Tensor& x, int64_t n, int64_t H) {
 // blocks, taken with one split per forward: its backward assembles their gradient once, from the
 // blocks' gradients, with no zero padding. One GEMM per distinct input: q, k and v together for
 // self-attention, k and v together when key is value.
+// An undefined query (or key and value) is not projected: project_query and project_key_value,
+// which incremental decoding calls separately, are this with the other half left out.
 std::pair<Tensor, KeyValue> MultiheadAttentionImpl::project(const Tensor& query, const Tensor& key,
                                                             const Tensor& value) const {
   const int64_t E = options.embed_dim(), H = options.num_heads();
-  auto heads = [H](const Tensor& x, const Tensor& w, const Tensor& b, int64_t n) { return to_heads(linear(x, w, b), n, H); };
-  if (same_dims_ && query.is_same(key) && key.is_same(value)) {
+  auto heads = [H](const Tensor& x, const Tensor& w, const Tensor& b, int64_t n) {
+    return x.defined() ? to_heads(linear(x, w, b), n, H) : TensorList(static_cast<size_t>(n));
+  };
+  if (same_dims_ && query.defined() && query.is_same(key) && key.is_same(value)) {
     TensorList qkv = heads(query, in_proj_weight, in_proj_bias, 3);
     return {qkv[0], {qkv[1], qkv[2]}};
   }
-  if (same_dims_ && key.is_same(value)) {
+  if (same_dims_ && key.defined() && key.is_same(value)) {
     TensorList w = in_proj_weight.split({E, 2 * E}), b = in_proj_bias.defined() ? in_proj_bias.split({E, 2 * E}) : TensorList(2);
     TensorList kv = heads(key, w[1], b[1], 2);
     return {heads(query, w[0], b[0], 1)[0], {kv[0], kv[1]}};
@@ -147,25 +151,10 @@ std::pair<Tensor, KeyValue> MultiheadAttentionImpl::project(const Tensor& query,
   return {heads(query, w[0], b[0], 1)[0], {heads(key, w[1], b[1], 1)[0], heads(value, w[2], b[2], 1)[0]}};
 }
 
-// project_query and project_key_value, for incremental decoding, take the same views separately.
-Tensor MultiheadAttentionImpl::project_query(const Tensor& query) const {
-  const int64_t E = options.embed_dim();
-  Tensor w = same_dims_ ? in_proj_weight.split({E, 2 * E})[0] : q_proj_weight;
-  Tensor b = in_proj_bias.defined() ? in_proj_bias.split({E, 2 * E})[0] : Tensor();
-  return to_heads(linear(query, w, b), 1, options.num_heads())[0];
-}
+Tensor MultiheadAttentionImpl::project_query(const Tensor& query) const { return project(query, {}, {}).first; }
 
 KeyValue MultiheadAttentionImpl::project_key_value(const Tensor& key, const Tensor& value) const {
-  const int64_t E = options.embed_dim(), H = options.num_heads();
-  if (same_dims_ && key.is_same(value)) {
-    Tensor w = in_proj_weight.split({E, 2 * E})[1];
-    Tensor b = in_proj_bias.defined() ? in_proj_bias.split({E, 2 * E})[1] : Tensor();
-    TensorList kv = to_heads(linear(key, w, b), 2, H);
-    return {kv[0], kv[1]};
-  }
-  TensorList w = same_dims_ ? in_proj_weight.chunk(3) : TensorList{q_proj_weight, k_proj_weight, v_proj_weight};
-  TensorList b = in_proj_bias.defined() ? in_proj_bias.chunk(3) : TensorList(3);
-  return {to_heads(linear(key, w[1], b[1]), 1, H)[0], to_heads(linear(value, w[2], b[2]), 1, H)[0]};
+  return project({}, key, value).second;
 }
 
 std::pair<Tensor, Tensor> MultiheadAttentionImpl::attend(const Tensor& q, const KeyValue& kv,
