@@ -8,6 +8,7 @@
 #include "allocator.hpp"
 #include "kernels/elementwise.hpp"
 #include "object_pool.hpp"
+#include "ops/index_put.hpp"
 #include "xgrad/engine.hpp"
 #include "xgrad/grad_mode.hpp"
 #include "xgrad/graph.hpp"
@@ -353,6 +354,23 @@ Tensor& Tensor::copy_(const Tensor& src) {
       return {Tensor(), c.needs_input_grad(1) ? c.grad : Tensor()};
     });
   return *this;
+}
+
+Tensor& Tensor::index_put_(const std::vector<indexing::TensorIndex>& indices, const Tensor& values) {
+  detail::IndexPut p = detail::prepare_index_put(*this, indices, values, "index_put_");
+  const bool graph = inplace_needs_graph(*this, p.values, "index_put_");
+  Tensor before = graph ? history_before_write(*this) : Tensor();
+  const Tensor v = operand_for(*this, p.values);  // x.index_put_(i, x) must read x before writing it
+  detail::write_index_put(*this, p.pos, v, false);
+  impl().storage->version++;
+  if (graph)
+    autograd::record("IndexPutBackward", {before, v}, *this, {p.pos, detail::last_writes(p.pos, numel(), false)},
+                     detail::index_put_backward(false));
+  return *this;
+}
+
+Tensor& Tensor::index_put_(const std::vector<indexing::TensorIndex>& indices, double value) {
+  return index_put_(indices, scalar_tensor(value, dtype()));
 }
 
 // ---------------------------------------------------------------- printing

@@ -1,4 +1,5 @@
 // Tensor's op methods: each forwards to the free function of the same name in ops.hpp.
+#include "xgrad/indexing.hpp"
 #include "xgrad/ops.hpp"
 
 namespace xgrad {
@@ -55,5 +56,35 @@ TensorList Tensor::split(int64_t s, int64_t d) const { return xgrad::split(*this
 TensorList Tensor::split(const Shape& s, int64_t d) const { return xgrad::split(*this, s, d); }
 TensorList Tensor::chunk(int64_t c, int64_t d) const { return xgrad::chunk(*this, c, d); }
 TensorList Tensor::unbind(int64_t d) const { return xgrad::unbind(*this, d); }
+
+Tensor Tensor::std(const Shape& d, int64_t c, bool k) const { return xgrad::std(*this, d, c, k); }
+Tensor Tensor::norm(double p) const { return xgrad::norm(*this, p); }
+Tensor Tensor::norm(double p, const Shape& d, bool k) const { return xgrad::norm(*this, p, d, k); }
+Tensor Tensor::argmax(int64_t d, bool k) const { return xgrad::argmax(*this, d, k); }
+Tensor Tensor::argmin(int64_t d, bool k) const { return xgrad::argmin(*this, d, k); }
+Tensor Tensor::cumsum(int64_t d) const { return xgrad::cumsum(*this, d); }
+Tensor Tensor::cumprod(int64_t d) const { return xgrad::cumprod(*this, d); }
+std::tuple<Tensor, Tensor> Tensor::sort(int64_t d, bool desc) const { return xgrad::sort(*this, d, desc); }
+Tensor Tensor::argsort(int64_t d, bool desc) const { return xgrad::argsort(*this, d, desc); }
+std::tuple<Tensor, Tensor> Tensor::topk(int64_t k, int64_t d, bool largest, bool sorted) const {
+  return xgrad::topk(*this, k, d, largest, sorted);
+}
+Tensor Tensor::repeat(const Shape& r) const { return xgrad::repeat(*this, r); }
+Tensor Tensor::repeat_interleave(int64_t r, std::optional<int64_t> d) const { return xgrad::repeat_interleave(*this, r, d); }
+Tensor Tensor::flip(const Shape& d) const { return xgrad::flip(*this, d); }
+Tensor Tensor::roll(const Shape& s, const Shape& d) const { return xgrad::roll(*this, s, d); }
+Tensor Tensor::select(int64_t d, int64_t i) const { return xgrad::select(*this, d, i); }
+Tensor Tensor::slice(int64_t d, std::optional<int64_t> s, std::optional<int64_t> e, int64_t step) const {
+  return xgrad::slice(*this, d, s, e, step);
+}
+Tensor Tensor::scatter(int64_t d, const Tensor& i, const Tensor& src) const { return xgrad::scatter(*this, d, i, src); }
+Tensor Tensor::scatter(int64_t d, const Tensor& i, double v) const { return xgrad::scatter(*this, d, i, v); }
+Tensor Tensor::scatter_add(int64_t d, const Tensor& i, const Tensor& src) const { return xgrad::scatter_add(*this, d, i, src); }
+Tensor Tensor::masked_select(const Tensor& m) const { return xgrad::masked_select(*this, m); }
+Tensor Tensor::masked_scatter(const Tensor& m, const Tensor& src) const { return xgrad::masked_scatter(*this, m, src); }
+Tensor Tensor::nonzero() const { return xgrad::nonzero(*this); }
+Tensor Tensor::bmm(const Tensor& o) const { return xgrad::bmm(*this, o); }
+Tensor Tensor::softplus(double beta, double threshold) const { return xgrad::softplus(*this, beta, threshold); }
+Tensor Tensor::index(const std::vector<indexing::TensorIndex>& i) const { return xgrad::index(*this, i); }
 
 }  // namespace xgrad

@@ -7,6 +7,7 @@
 #include "xgrad/function.hpp"
 #include "xgrad/grad_mode.hpp"
 #include "xgrad/gradcheck.hpp"
+#include "xgrad/indexing.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/parallel.hpp"
 #include "xgrad/random.hpp"

@@ -129,6 +129,76 @@ std::vector<Case> cases() {
       {"nll_loss", [](const L& i) { return xg::nll_loss(xg::log_softmax(i[0], 1), xg::tensor({1, 0, 3})); },
        [] { return L{rnd({3, 4})}; }},
       {"mse_loss", [](const L& i) { return xg::mse_loss(i[0], i[1]); }, [] { return L{rnd({3, 4}), rnd({3, 4})}; }},
+      // ---- the everyday ops (issue 12)
+      {"log1p expm1", [](const L& i) { return xg::log1p(i[0]) + xg::expm1(i[0]); }, [pos] { return L{pos({4})}; }},
+      {"softplus", [](const L& i) { return xg::softplus(i[0] * 3.0, 0.7, 2.0); }, [] { return L{rnd({3, 4})}; }},
+      {"mish", [](const L& i) { return xg::mish(i[0]); }, [] { return L{rnd({3, 4})}; }},
+      {"hardtanh", [](const L& i) { return xg::hardtanh(i[0] * 2.0, -1.0, 0.5); }, [] { return L{rnd({10})}; }},
+      {"std", [](const L& i) { return xg::std(i[0], {1}) + xg::std(i[0], {0}, 0, true).sum(); }, [] { return L{rnd({3, 5})}; }},
+      {"norm 2", [](const L& i) { return xg::norm(i[0], 2.0, {1}); }, [] { return L{rnd({3, 4})}; }},
+      {"norm 1, 3, inf, all", [](const L& i) {
+         return xg::norm(i[0], 1.0) + xg::norm(i[0], 3.0, {0}, true).sum() + xg::linalg_vector_norm(i[0], INFINITY, {1}).sum();
+       }, [] { return L{rnd({3, 4})}; }},
+      {"cumsum", [](const L& i) { return xg::cumsum(i[0], 1) * xg::cumsum(i[0], -1); }, [] { return L{rnd({2, 4, 3})}; }},
+      {"cumprod", [](const L& i) { return xg::cumprod(i[0], 0); }, [pos] { return L{pos({4, 3})}; }},
+      {"sort values", [](const L& i) { return std::get<0>(xg::sort(i[0], 1, true)) * xg::arange(4.0, xg::kFloat64); },
+       [] { return L{rnd({3, 4})}; }},
+      {"topk values", [](const L& i) { return std::get<0>(xg::topk(i[0], 2, 0, false)); }, [] { return L{rnd({5, 3})}; }},
+      {"repeat", [](const L& i) { return i[0].repeat({2, 1, 3}); }, [] { return L{rnd({2, 3})}; }},
+      {"repeat_interleave", [](const L& i) {
+         return xg::repeat_interleave(i[0], 2, 1).sum({0}) + xg::repeat_interleave(i[0], xg::tensor({1, 0, 3}), 1).sum();
+       }, [] { return L{rnd({2, 3})}; }},
+      {"flip roll", [](const L& i) { return xg::flip(i[0], {0, 2}) * xg::roll(i[0], {1, -2}, {1, 2}) + xg::roll(i[0], {5}); },
+       [] { return L{rnd({2, 3, 4})}; }},
+      {"bmm baddbmm", [](const L& i) { return xg::baddbmm(i[0], i[1], i[2], 0.5, 2.0) + xg::bmm(i[1], i[2]); },
+       [] { return L{rnd({3, 1}), rnd({2, 3, 4}), rnd({2, 4, 3})}; }},
+      {"einsum bij,bjk->bik", [](const L& i) { return xg::einsum("bij,bjk->bik", {i[0], i[1]}); },
+       [] { return L{rnd({2, 3, 4}), rnd({2, 4, 5})}; }},
+      {"einsum three operands, diagonal, ellipsis", [](const L& i) {
+         return xg::einsum("ii,...i,ij->...j", {i[0], i[1], i[2]});
+       }, [] { return L{rnd({3, 3}), rnd({2, 3}), rnd({3, 2})}; }},
+      {"einsum implicit outer, trace", [](const L& i) { return xg::einsum("i,j", {i[0], i[1]}) * xg::einsum("ii", {i[2]}); },
+       [] { return L{rnd({3}), rnd({2}), rnd({2, 2})}; }},
+      {"index slices and integers", [](const L& i) {
+         using namespace xg::indexing;
+         return i[0].index({Slice(), -1, Slice(1, None, 2)}) * 2.0 + i[0].index({0, Ellipsis, None}).sum();
+       }, [] { return L{rnd({3, 4, 5})}; }},
+      {"index bool mask", [](const L& i) { return i[0].index({i[0].detach() > 0.0}); }, [] { return L{rnd({3, 4})}; }},
+      {"index tensors (adjacent, broadcast)", [](const L& i) {
+         using namespace xg::indexing;
+         return i[0].index({Slice(), xg::tensor({2, 0, -1}).reshape({3, 1}), xg::tensor({1, 1})});
+       }, [] { return L{rnd({2, 3, 4})}; }},
+      {"index tensors (separated: result dims first)", [](const L& i) {
+         using namespace xg::indexing;
+         return i[0].index({xg::tensor({1, 0, 1}), Slice(), xg::tensor({3, 0, 0})});
+       }, [] { return L{rnd({2, 3, 4})}; }},
+      {"index_put and accumulate", [](const L& i) {
+         using namespace xg::indexing;
+         xg::Tensor a = xg::index_put(i[0], {Slice(), xg::tensor({0, 2})}, i[1]);
+         return xg::index_put(a, {xg::tensor({1, 1, 0})}, i[2], true);
+       }, [] { return L{rnd({3, 4}), rnd({3, 1}), rnd({4})}; }},
+      {"index_put_ in place on a non-leaf", [](const L& i) {
+         using namespace xg::indexing;
+         xg::Tensor t = i[0] * 1.0;
+         t.index_put_({Slice(None, 2), 1}, i[1]);
+         return t;
+       }, [] { return L{rnd({3, 4}), rnd({2})}; }},
+      {"masked_select", [](const L& i) { return xg::masked_select(i[0], xg::tensor({true, false, true, true})); },
+       [] { return L{rnd({2, 4})}; }},
+      {"masked_scatter", [](const L& i) { return xg::masked_scatter(i[0], xg::tensor({false, true, true}), i[1]); },
+       [] { return L{rnd({2, 3}), rnd({2, 3})}; }},
+      {"scatter src and value", [](const L& i) {
+         xg::Tensor idx = xg::tensor({2, 0, 1, 2}).reshape({2, 2});
+         return xg::scatter(i[0], 1, idx, i[1]) + xg::scatter(i[0], 1, idx, 0.5);
+       }, [] { return L{rnd({2, 3}), rnd({3, 3})}; }},
+      {"scatter dim 0, scatter_add with a larger src", [](const L& i) {
+         xg::Tensor idx = xg::tensor({1, 0, 0, 1, 1, 0}).reshape({2, 3});
+         return xg::scatter(i[0], 0, idx, i[1]) * xg::scatter_add(i[0], 0, idx, i[1]);
+       }, [] { return L{rnd({2, 3}), rnd({3, 4})}; }},
+      {"normal is mean + std·eps (seeded)", [](const L& i) {
+         xg::manual_seed(7);
+         return xg::normal(i[0], i[1]);
+       }, [pos] { return L{rnd({2, 3}), pos({3})}; }},
       {"clone", [](const L& i) { return i[0].clone() * i[0]; }, [] { return L{rnd({3})}; }},
       {"in-place chain on a non-leaf (add_, mul_, div_, sub_ with broadcasting)",
        [](const L& i) {

@@ -60,6 +60,59 @@ const std::map<std::string, F>& cases() {
       {"cross_entropy_sum", [](const L& i) { return xg::cross_entropy(i[0], i[1], xg::CrossEntropyLossOptions().reduction(xg::kSum)); }},
       {"nll_loss", [](const L& i) { return xg::nll_loss(xg::log_softmax(i[0], 1), i[1], xg::NLLLossOptions().ignore_index(1)); }},
       {"mse_loss", [](const L& i) { return xg::mse_loss(i[0], i[1]); }},
+      // ---- the everyday ops (issue 12)
+      {"log1p_expm1_softplus", [](const L& i) { return xg::log1p(i[0]) + xg::expm1(i[0]) + xg::softplus(i[1] * 3.0, 0.7, 2.0); }},
+      {"mish_hardtanh", [](const L& i) { return xg::mish(i[0]) + xg::hardtanh(i[0] * 2.0, -1.0, 0.5); }},
+      {"std_norms", [](const L& i) {
+         const auto& a = i[0];
+         return a.std({1}) + a.std({1}, false) + a.norm(2, {1}) + a.norm(1, {1}) + a.norm(3, {1}) +
+                xg::linalg_vector_norm(a, INFINITY, {1}) + xg::linalg_vector_norm(a, -INFINITY, {1});
+       }},
+      {"cumsum_cumprod", [](const L& i) { return i[0].cumsum(1) + i[1].cumprod(1); }},
+      {"cumprod_with_zero", [](const L& i) { return xg::cat({i[0], xg::zeros({1, 4}, i[0].dtype()), i[0]}, 0).cumprod(0); }},
+      {"sort_topk", [](const L& i) {
+         const auto& a = i[0];
+         return std::get<0>(a.sort(1, true)) * 2.0 + std::get<0>(a.topk(2, 1)).sum({1}, true) +
+                std::get<0>(a.topk(2, 1, false)).sum({1}, true);
+       }},
+      {"repeat", [](const L& i) { return i[0].repeat({2, 1, 3}); }},
+      {"repeat_interleave", [](const L& i) {
+         return xg::cat({i[0].repeat_interleave(2, 1), xg::repeat_interleave(i[0], xg::tensor({1, 0, 3}), 1)}, 1);
+       }},
+      {"flip_roll", [](const L& i) { return i[0].flip({0, 2}) * i[0].roll({1, -2}, {1, 2}) + i[0].roll({5}); }},
+      {"bmm_baddbmm", [](const L& i) { return xg::baddbmm(i[0], i[1], i[2], 0.5, 2.0) + xg::bmm(i[1], i[2]); }},
+      {"einsum_batched", [](const L& i) { return xg::einsum("bij,bjk->bik", {i[0], i[1]}); }},
+      {"einsum_diag_ellipsis", [](const L& i) { return xg::einsum("ii,...i,ij->...j", {i[0], i[1], i[2]}); }},
+      {"einsum_bilinear", [](const L& i) { return xg::einsum("bn,anm,bm->ba", {i[0], i[1], i[2]}); }},
+      {"index_slices", [](const L& i) {
+         using namespace xg::indexing;
+         return i[0].index({Slice(), -1, Slice(1, None, 2)}) * 2.0 + i[0].index({0, Ellipsis, None}).sum();
+       }},
+      {"index_mask", [](const L& i) { return i[0].index({i[1]}); }},
+      {"index_tensors", [](const L& i) {
+         using namespace xg::indexing;
+         return xg::cat({i[0].index({Slice(), xg::tensor({2, 0, -1}).reshape({3, 1}), xg::tensor({1, 1})}).reshape({-1}),
+                         i[0].index({xg::tensor({1, 0, 1}), Slice(), xg::tensor({3, 0, 0})}).reshape({-1})});
+       }},
+      {"index_put", [](const L& i) {
+         using namespace xg::indexing;
+         xg::Tensor b = xg::index_put(i[0], {Slice(), xg::tensor({0, 2})}, i[1]);
+         return xg::index_put(b, {xg::tensor({1, 1, 0})}, i[2], true);
+       }},
+      {"index_put_inplace", [](const L& i) {
+         using namespace xg::indexing;
+         xg::Tensor t = i[0] * 1.0;
+         t.index_put_({Slice(None, 2), 1}, i[1]);
+         return t;
+       }},
+      {"masked_select_scatter", [](const L& i) {
+         return xg::cat({i[0].masked_select(i[2]), i[0].masked_scatter(i[2], i[1]).reshape({-1})});
+       }},
+      {"scatter", [](const L& i) {
+         xg::Tensor idx = xg::tensor({2, 0, 1, 2}).reshape({2, 2});
+         return i[0].scatter(1, idx, i[1]) + i[0].scatter(1, idx, 0.5) +
+                i[0].scatter_add(0, xg::tensor({1, 0, 0, 1, 1, 0}).reshape({2, 3}), i[1]);
+       }},
   };
   return m;
 }

@@ -4,6 +4,7 @@
 // Negative dims count from the end, as in PyTorch.
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "xgrad/options.hpp"
 #include "xgrad/shape.hpp"
@@ -28,6 +29,7 @@ Tensor minimum(const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& condition, const Tensor& a, double b);
 Tensor where(const Tensor& condition, double a, const Tensor& b);
+Tensor where(const Tensor& condition, double a, double b);  // Float32, as PyTorch's default dtype
 
 // comparisons return kBool and are not differentiable
 Tensor eq(const Tensor& a, const Tensor& b);
@@ -58,6 +60,13 @@ Tensor erf(const Tensor& x);
 Tensor gelu(const Tensor& x, const std::string& approximate = "none");
 Tensor silu(const Tensor& x);
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max = std::nullopt);
+Tensor log1p(const Tensor& x);
+Tensor expm1(const Tensor& x);
+// log(1 + exp(beta·x)) / beta, and x itself where beta·x > threshold (PyTorch's numerics).
+Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
+Tensor mish(const Tensor& x);  // x·tanh(softplus(x))
+// clamp whose gradient is zero at the bounds, as PyTorch's hardtanh.
+Tensor hardtanh(const Tensor& x, double min_val = -1.0, double max_val = 1.0);
 
 // ---- reductions (empty dims = all dims)
 Tensor sum(const Tensor& x);
@@ -66,10 +75,33 @@ Tensor mean(const Tensor& x);
 Tensor mean(const Tensor& x, const Shape& dims, bool keepdim = false);
 Tensor var(const Tensor& x, int64_t correction = 1);
 Tensor var(const Tensor& x, const Shape& dims, int64_t correction = 1, bool keepdim = false);
+// correction 1 is the unbiased estimate (libtorch's unbiased=true; a bool converts to it), 0 the biased one.
+Tensor std(const Tensor& x, int64_t correction = 1);
+Tensor std(const Tensor& x, const Shape& dims, int64_t correction = 1, bool keepdim = false);
+// Vector p-norm over dims (all when empty): p = 2, 1, any p > 0, INFINITY (max |x|), -INFINITY
+// (min |x|) or 0 (count of non-zeros). The gradient at a zero norm is 0, as PyTorch's.
+Tensor norm(const Tensor& x, double p = 2.0);
+Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim = false);
+Tensor linalg_vector_norm(const Tensor& x, double ord = 2.0, const Shape& dims = {}, bool keepdim = false);
 Tensor amax(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
 Tensor amin(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
 Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim = false);
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);  // kInt64, not differentiable
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim = false);
+Tensor argmax(const Tensor& x);  // index into the flattened tensor
+Tensor argmin(const Tensor& x);
+
+// ---- scans
+// Integer and Bool inputs accumulate in Int64, as PyTorch; `dtype` converts the input first.
+Tensor cumsum(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype = std::nullopt);
+Tensor cumprod(const Tensor& x, int64_t dim, std::optional<ScalarType> dtype = std::nullopt);
+
+// ---- sorting and selection (indices are Int64; values are differentiable)
+// Stable: equal values keep their order; NaN sorts as the largest value, as PyTorch.
+std::tuple<Tensor, Tensor> sort(const Tensor& x, int64_t dim = -1, bool descending = false);
+Tensor argsort(const Tensor& x, int64_t dim = -1, bool descending = false);
+// The k largest (or smallest) along dim, sorted (largest first when largest) when `sorted`.
+std::tuple<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim = -1, bool largest = true, bool sorted = true);
 
 // ---- linear algebra (OpenBLAS)
 // numpy/PyTorch matmul: 1-D·1-D dot, 2-D·2-D, batched N-D with broadcast batch dims.
@@ -79,6 +111,14 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor matmul_t(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
 // x·weightᵀ + bias, weight (out, in), bias (out) or undefined; x (..., in).
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
+// Batched products of 3-D tensors (b, n, m)·(b, m, p), no broadcasting (PyTorch's bmm).
+Tensor bmm(const Tensor& a, const Tensor& b);
+// beta·self + alpha·bmm(batch1, batch2), self broadcast to the result.
+Tensor baddbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, double beta = 1.0, double alpha = 1.0);
+// Einstein summation, PyTorch's grammar: "bij,bjk->bik", implicit output ("ij,jk"), "..." for
+// broadcast dims, a label repeated within an operand takes its diagonal. Operands are contracted
+// two at a time on BLAS (a pair becomes one batched matmul).
+Tensor einsum(const std::string& equation, const TensorList& tensors);
 
 // ---- shape (reshape/view/squeeze/unsqueeze/flatten share storage, and so do narrow/split/chunk/unbind
 // when the slice is one contiguous block of the input — along dim 0, or after dims of size 1; the
@@ -101,13 +141,42 @@ TensorList chunk(const Tensor& x, int64_t chunks, int64_t dim = 0);
 TensorList unbind(const Tensor& x, int64_t dim = 0);  // the slices along dim, that dim removed
 Tensor tril(const Tensor& x, int64_t diagonal = 0);
 Tensor triu(const Tensor& x, int64_t diagonal = 0);
+// Tiles x: repeats has one entry per dim (more entries add leading dims), as Tensor.repeat.
+Tensor repeat(const Tensor& x, const Shape& repeats);
+// Each element (or slice along dim) `repeats` times in a row; without dim, over the flattened input.
+Tensor repeat_interleave(const Tensor& x, int64_t repeats, std::optional<int64_t> dim = std::nullopt);
+Tensor repeat_interleave(const Tensor& x, const Tensor& repeats, std::optional<int64_t> dim = std::nullopt);
+// [0, 0, 1, 2, 2, 2] from repeats [2, 1, 3]: index i repeated repeats[i] times.
+Tensor repeat_interleave(const Tensor& repeats);
+Tensor flip(const Tensor& x, const Shape& dims);
+// Rotates along dims by shifts (elements leaving the end come back at the start); with no dims, the
+// flattened tensor is rolled and the shape restored.
+Tensor roll(const Tensor& x, const Shape& shifts, const Shape& dims = {});
+// x[..., index, ...] along dim (that dim removed) and x[..., start:end:step, ...] (PyTorch's select
+// and slice; start/end clamp like Python's slices, step > 0).
+Tensor select(const Tensor& x, int64_t dim, int64_t index);
+Tensor slice(const Tensor& x, int64_t dim = 0, std::optional<int64_t> start = std::nullopt,
+             std::optional<int64_t> end = std::nullopt, int64_t step = 1);
 
 // ---- indexing
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
 // self with source's slices added at index along dim (out of place).
 Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source);
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
+// src may be larger than index in any dim: src's elements at index's positions are used, as PyTorch.
 Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+// self with self[index[i][j]][j] = src[i][j] (dim 0; likewise for every dim). Where an index repeats,
+// the last write wins.
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, double value);
+// The coordinates of non-zero elements, (n, x.dim()) Int64, in row-major order.
+Tensor nonzero(const Tensor& x);
+// The elements where mask (broadcast with x) is true, as a 1-D tensor.
+Tensor masked_select(const Tensor& x, const Tensor& mask);
+// x with the positions where mask is true filled, in order, from source's first elements.
+Tensor masked_scatter(const Tensor& x, const Tensor& mask, const Tensor& source);
+// (…, num_classes) Int64 with a 1 at each index; num_classes -1 means max(x) + 1.
+Tensor one_hot(const Tensor& x, int64_t num_classes = -1);
 // weight rows picked by indices: out shape indices.shape + [D]. Rows at padding_idx get no gradient.
 Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int64_t> padding_idx = std::nullopt);
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <tuple>
 #include <vector>
 
 #include <xtensor/xadapt.hpp>
@@ -21,10 +22,23 @@
 
 namespace xgrad {
 
-using Shape = std::vector<int64_t>;
+// Sizes, strides or dims: a std::vector<int64_t> (it converts both ways) that prints as [2, 3] with
+// <<, found by argument-dependent lookup as libtorch's IntArrayRef is.
+struct Shape : std::vector<int64_t> {
+  using std::vector<int64_t>::vector;
+  Shape() = default;
+  Shape(const std::vector<int64_t>& v) : std::vector<int64_t>(v) {}             // NOLINT: implicit on purpose
+  Shape(std::vector<int64_t>&& v) : std::vector<int64_t>(std::move(v)) {}       // NOLINT
+};
+inline std::ostream& operator<<(std::ostream& os, const Shape& s) {
+  return os << str(static_cast<const std::vector<int64_t>&>(s));
+}
+// Dtypes print by name (Float32, Float64, Int64, Bool).
+inline std::ostream& operator<<(std::ostream& os, ScalarType t) { return os << dtype_name(t); }
 class Tensor;
 using TensorList = std::vector<Tensor>;
 namespace autograd { struct Node; }
+namespace indexing { class TensorIndex; }
 
 // A flat, 64-byte aligned buffer. Several tensors may share one (reshape, view, squeeze).
 // Up to 64 bytes live inside the Storage itself: tiny tensors cost no separate allocation.
@@ -193,6 +207,36 @@ class Tensor {
   TensorList split(const Shape& split_sizes, int64_t dim = 0) const;
   TensorList chunk(int64_t chunks, int64_t dim = 0) const;
   TensorList unbind(int64_t dim = 0) const;
+  Tensor std(const Shape& dims, int64_t correction = 1, bool keepdim = false) const;
+  Tensor norm(double p = 2.0) const;
+  Tensor norm(double p, const Shape& dims, bool keepdim = false) const;
+  Tensor argmax(int64_t dim, bool keepdim = false) const;
+  Tensor argmin(int64_t dim, bool keepdim = false) const;
+  Tensor cumsum(int64_t dim) const;
+  Tensor cumprod(int64_t dim) const;
+  std::tuple<Tensor, Tensor> sort(int64_t dim = -1, bool descending = false) const;
+  Tensor argsort(int64_t dim = -1, bool descending = false) const;
+  std::tuple<Tensor, Tensor> topk(int64_t k, int64_t dim = -1, bool largest = true, bool sorted = true) const;
+  Tensor repeat(const Shape& repeats) const;
+  Tensor repeat_interleave(int64_t repeats, std::optional<int64_t> dim = std::nullopt) const;
+  Tensor flip(const Shape& dims) const;
+  Tensor roll(const Shape& shifts, const Shape& dims = {}) const;
+  Tensor select(int64_t dim, int64_t index) const;
+  Tensor slice(int64_t dim = 0, std::optional<int64_t> start = std::nullopt, std::optional<int64_t> end = std::nullopt,
+               int64_t step = 1) const;
+  Tensor scatter(int64_t dim, const Tensor& index, const Tensor& src) const;
+  Tensor scatter(int64_t dim, const Tensor& index, double value) const;
+  Tensor scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const;
+  Tensor masked_select(const Tensor& mask) const;
+  Tensor masked_scatter(const Tensor& mask, const Tensor& source) const;
+  Tensor nonzero() const;
+  Tensor bmm(const Tensor& o) const;
+  Tensor softplus(double beta = 1.0, double threshold = 20.0) const;
+
+  // ---- indexing (indexing.hpp): x.index({Slice(), 0}) reads, x.index_put_({...}, v) writes in place
+  Tensor index(const std::vector<indexing::TensorIndex>& indices) const;
+  Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, const Tensor& values);
+  Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, double value);
 
  private:
   std::shared_ptr<TensorImpl> impl_;
@@ -214,6 +258,24 @@ Tensor arange(double start, double end, double step = 1.0, std::optional<ScalarT
 Tensor rand(const Shape& sizes, TensorOptions options = {});
 Tensor randn(const Shape& sizes, TensorOptions options = {});
 Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions options = kInt64);
+// The identity (n × n) or (n × m) matrix.
+Tensor eye(int64_t n, TensorOptions options = {});
+Tensor eye(int64_t n, int64_t m, TensorOptions options = {});
+// `steps` evenly spaced values from start to end, both included (PyTorch's arithmetic).
+Tensor linspace(double start, double end, int64_t steps, TensorOptions options = {});
+// Samples of N(mean, std²); the tensor forms draw one per element of the broadcast mean and std and
+// are differentiable in both (the draw is mean + std·ε).
+Tensor normal(double mean, double std, const Shape& sizes, TensorOptions options = {});
+Tensor normal(const Tensor& mean, const Tensor& std);
+Tensor normal(const Tensor& mean, double std = 1.0);
+Tensor normal(double mean, const Tensor& std);
+// 1 with probability p (each element of p, or the scalar p for every element of x's shape), else 0;
+// the result has p's (x's) dtype and no gradient.
+Tensor bernoulli(const Tensor& p);
+Tensor bernoulli(const Tensor& x, double p);
+// num_samples indices drawn from each row of probs (1-D or 2-D, non-negative weights, not
+// necessarily normalised), with or without replacement: Int64 of shape (…, num_samples).
+Tensor multinomial(const Tensor& probs, int64_t num_samples, bool replacement = false);
 Tensor empty_like(const Tensor& t);
 Tensor zeros_like(const Tensor& t);
 Tensor ones_like(const Tensor& t);

@@ -169,6 +169,9 @@ Tensor where(const Tensor& cond, const Tensor& a0, const Tensor& b0) {
 
 Tensor where(const Tensor& cond, const Tensor& a, double b) { return where(cond, a, scalar_like(b, a)); }
 Tensor where(const Tensor& cond, double a, const Tensor& b) { return where(cond, scalar_like(a, b), b); }
+Tensor where(const Tensor& cond, double a, double b) {
+  return where(cond, scalar_tensor(a, kFloat32), scalar_tensor(b, kFloat32));
+}
 
 // ---------------------------------------------------------------- comparisons and logic
 
@@ -235,6 +238,8 @@ static Tensor relu_backward(const Tensor& g, const Tensor& y) {
 
 XG_UNARY(exp, "ExpBackward", xt::exp(v), g * y)
 XG_UNARY(log, "LogBackward", xt::log(v), g / x)
+XG_UNARY(log1p, "Log1pBackward", xt::log1p(v), g / (x + 1.0))
+XG_UNARY(expm1, "Expm1Backward", xt::expm1(v), g * (y + 1.0))
 XG_UNARY(sqrt, "SqrtBackward", xt::sqrt(v), g * 0.5 / y)
 XG_UNARY(rsqrt, "RsqrtBackward", T(1) / xt::sqrt(v), g * y * y * y * -0.5)
 XG_UNARY(abs, "AbsBackward", xt::abs(v), g * sign(x))

@@ -61,6 +61,18 @@ void check_gather_shapes(const Tensor& x, int64_t dim, const Tensor& index, cons
              " is larger than the tensor ", x.sizes(), " apart from dimension ", dim);
 }
 
+// The part of src that index addresses: src may be larger than index in any dim (PyTorch's rule).
+Tensor src_at_index(const Tensor& src, const Tensor& index, const char* op) {
+  XG_CHECK(src.dim() == index.dim(), op, ": src ", src.sizes(), " must have as many dims as index ", index.sizes());
+  Tensor out = src;
+  for (int64_t d = 0; d < src.dim(); ++d) {
+    XG_CHECK(index.sizes()[d] <= src.sizes()[d], op, ": index ", index.sizes(), " is larger than src ", src.sizes(),
+             " in dimension ", d);
+    if (index.sizes()[d] < src.sizes()[d]) out = narrow(out, d, 0, index.sizes()[d]);
+  }
+  return out;
+}
+
 }  // namespace
 
 Tensor index_select(const Tensor& x, int64_t dim0, const Tensor& index) {
@@ -135,9 +147,7 @@ Tensor scatter_add(const Tensor& self, int64_t dim0, const Tensor& index, const 
   check_index(index, "scatter_add");
   int64_t dim = wrap_dim(dim0, self.dim(), "scatter_add");
   check_gather_shapes(self, dim, index, "scatter_add");
-  Tensor src = src0.to(self.dtype());
-  XG_CHECK(src.sizes() == index.sizes(), "scatter_add: src shape ", src.sizes(), " must equal the index shape ",
-           index.sizes());
+  Tensor src = src_at_index(src0, index, "scatter_add").to(self.dtype());
   Tensor out = detail::alias(self, self.sizes()).clone();
   dispatch_numeric(self.dtype(), "scatter_add", [&]<class T>() {
     T* dst = out.data_ptr<T>();
@@ -146,6 +156,50 @@ Tensor scatter_add(const Tensor& self, int64_t dim0, const Tensor& index, const 
   });
   return record("ScatterAddBackward", {self, src}, out, {index}, [dim](const BackwardCtx& c) -> TensorList {
     return {c.grad, c.needs_input_grad(1) ? gather(c.grad, dim, c.saved[0]) : Tensor()};
+  });
+}
+
+// Writes, last one winning where an index repeats; overwritten elements (of self, and of src where an
+// index repeats) get no gradient.
+Tensor scatter(const Tensor& self, int64_t dim0, const Tensor& index, const Tensor& src0) {
+  XG_CHECK(self.defined() && src0.defined(), "scatter: self or src is undefined");
+  check_index(index, "scatter");
+  int64_t dim = wrap_dim(dim0, self.dim(), "scatter");
+  check_gather_shapes(self, dim, index, "scatter");
+  Tensor src = src_at_index(src0, index, "scatter").to(self.dtype());
+  Tensor out = detail::alias(self, self.sizes()).clone();
+  // Which src elements survive (the last write to each position): only they get a gradient.
+  std::vector<int64_t> writer(static_cast<size_t>(self.numel()), -1);
+  dispatch(self.dtype(), [&]<class T>() {
+    T* dst = out.data_ptr<T>();
+    const T* s = src.data_ptr<T>();
+    for_each_indexed(index, self.sizes(), dim, "scatter", [&](int64_t i, int64_t off) {
+      dst[off] = s[i];
+      writer[off] = i;
+    });
+  });
+  Tensor survives = zeros(index.sizes(), kBool);
+  for (int64_t w : writer)
+    if (w >= 0) survives.data_ptr<bool>()[w] = true;
+  return record("ScatterBackward", {self, src}, out, {index, survives}, [dim](const BackwardCtx& c) -> TensorList {
+    return {c.needs_input_grad(0) ? scatter(c.grad, dim, c.saved[0], 0.0) : Tensor(),
+            c.needs_input_grad(1) ? where(c.saved[1], gather(c.grad, dim, c.saved[0]), 0.0) : Tensor()};
+  });
+}
+
+Tensor scatter(const Tensor& self, int64_t dim0, const Tensor& index, double value) {
+  XG_CHECK(self.defined(), "scatter: self is undefined");
+  check_index(index, "scatter");
+  int64_t dim = wrap_dim(dim0, self.dim(), "scatter");
+  check_gather_shapes(self, dim, index, "scatter");
+  Tensor out = detail::alias(self, self.sizes()).clone();
+  dispatch(self.dtype(), [&]<class T>() {
+    T* dst = out.data_ptr<T>();
+    const T v = static_cast<T>(value);
+    for_each_indexed(index, self.sizes(), dim, "scatter", [&](int64_t, int64_t off) { dst[off] = v; });
+  });
+  return record("ScatterBackward", {self}, out, {index}, [dim](const BackwardCtx& c) -> TensorList {
+    return {scatter(c.grad, dim, c.saved[0], 0.0)};
   });
 }
 

@@ -25,7 +25,11 @@ Tensor layer_norm(const Tensor& x0, const Shape& normalized_shape, const Tensor&
   XG_CHECK(eps >= 0, "layer_norm: eps must be non-negative, got ", eps);
   XG_CHECK(x0.is_floating_point(), "layer_norm: expected a floating input, got ", dtype_name(x0.dtype()));
   const ScalarType t = x0.dtype();
-  Tensor x = x0, w = w0.defined() ? w0.to(t) : w0, b = b0.defined() ? b0.to(t) : b0;
+  // One dtype, as PyTorch: a Float32 LayerNorm given Float64 input is an error, not a silent conversion.
+  for (const auto& [p, name] : {std::pair{&w0, "weight"}, std::pair{&b0, "bias"}})
+    XG_CHECK(!p->defined() || p->dtype() == t, "layer_norm: input is ", dtype_name(t), " but ", name, " is ",
+             dtype_name(p->dtype()), "; they must have the same dtype, as in PyTorch: convert one with .to(...)");
+  const Tensor &x = x0, &w = w0, &b = b0;
   int64_t D = 1;
   for (int64_t s : normalized_shape) D *= s;
   const int64_t rows = D == 0 ? 0 : x.numel() / D;

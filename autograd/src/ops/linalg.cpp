@@ -29,16 +29,25 @@ int64_t batch_offset(int64_t flat, const Shape& bshape, const Shape& own, int64_
   return off;
 }
 
+// Matrix products take one floating dtype, as PyTorch's ("mat1 and mat2 must have the same dtype"):
+// a Float32 layer given Float64 input is an error, not a silent Float64 result.
+void check_same_floating(const Tensor& a, const Tensor& b, const char* op, const char* a_name, const char* b_name) {
+  XG_CHECK(is_floating(a.dtype()) && is_floating(b.dtype()), op, ": expected floating tensors, got ", a_name, " ",
+           dtype_name(a.dtype()), " and ", b_name, " ", dtype_name(b.dtype()));
+  XG_CHECK(a.dtype() == b.dtype(), op, ": ", a_name, " is ", dtype_name(a.dtype()), " but ", b_name, " is ",
+           dtype_name(b.dtype()), " (shapes ", a.sizes(), " and ", b.sizes(),
+           "); they must have the same dtype, as in PyTorch: convert one with .to(...)");
+}
+
 }  // namespace
 
 Tensor matmul_t(const Tensor& a0, const Tensor& b0, bool ta, bool tb) {
   XG_CHECK(a0.defined() && b0.defined(), "matmul: an operand is undefined");
   XG_CHECK(a0.dim() >= 2 && b0.dim() >= 2, "matmul: both arguments need at least 2 dims here, got shapes ",
            a0.sizes(), " and ", b0.sizes());
-  ScalarType t = promote_types(a0.dtype(), b0.dtype());
-  XG_CHECK(is_floating(t), "matmul: expected floating tensors, got ", dtype_name(a0.dtype()), " and ",
-           dtype_name(b0.dtype()));
-  Tensor a = a0.to(t), b = b0.to(t);
+  check_same_floating(a0, b0, "matmul", "the first operand", "the second");
+  const ScalarType t = a0.dtype();
+  const Tensor &a = a0, &b = b0;
   const int64_t ar = a.sizes()[a.dim() - 2], ac = a.sizes()[a.dim() - 1];
   const int64_t br = b.sizes()[b.dim() - 2], bc = b.sizes()[b.dim() - 1];
   const int64_t M = ta ? ac : ar, K = ta ? ar : ac, K2 = tb ? bc : br, N = tb ? br : bc;
@@ -103,9 +112,10 @@ Tensor linear(const Tensor& x0, const Tensor& w0, const Tensor& b0) {
   XG_CHECK(!b0.defined() || (b0.dim() == 1 && b0.sizes()[0] == out_f), "linear: bias shape ",
            b0.defined() ? b0.sizes() : Shape{}, " doesn't match weight shape ", w0.sizes(), " (expected [", out_f,
            "])");
-  ScalarType t = promote_types(x0.dtype(), w0.dtype());
-  XG_CHECK(is_floating(t), "linear: expected floating tensors");
-  Tensor x = x0.to(t), w = w0.to(t), b = b0.defined() ? b0.to(t) : Tensor();
+  check_same_floating(x0, w0, "linear", "input", "weight");
+  if (b0.defined()) check_same_floating(b0, w0, "linear", "bias", "weight");
+  const ScalarType t = w0.dtype();
+  const Tensor &x = x0, &w = w0, &b = b0;
   const int64_t rows = in_f == 0 ? x.numel() : x.numel() / in_f;
   Shape out_shape(x.sizes().begin(), x.sizes().end() - 1);
   out_shape.push_back(out_f);
@@ -128,6 +138,26 @@ Tensor linear(const Tensor& x0, const Tensor& w0, const Tensor& b0) {
     // The bias gradient is c.grad summed over the rows: the engine's sum_to does exactly that.
     return {gx, gw, c.needs_input_grad(2) ? c.grad : Tensor()};
   });
+}
+
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  XG_CHECK(a.defined() && b.defined(), "bmm: an operand is undefined");
+  XG_CHECK(a.dim() == 3 && b.dim() == 3, "bmm: both operands must be 3-D, got shapes ", a.sizes(), " and ", b.sizes());
+  XG_CHECK(a.sizes()[0] == b.sizes()[0] && a.sizes()[2] == b.sizes()[1], "bmm: shapes ", a.sizes(), " and ",
+           b.sizes(), " cannot be multiplied (batch sizes must match and a's last dim must equal b's middle dim)");
+  return matmul(a, b);
+}
+
+Tensor baddbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, double beta, double alpha) {
+  XG_CHECK(self.defined(), "baddbmm: self is undefined");
+  Tensor prod = bmm(batch1, batch2);
+  broadcast_shapes(self.sizes(), prod.sizes(), "baddbmm");
+  Tensor scaled = alpha == 1.0 ? prod : prod * alpha;
+  if (beta == 0.0) {  // self is ignored (NaN in it does not spread), only its shape counts
+    Shape out = broadcast_shapes(self.sizes(), prod.sizes(), "baddbmm");
+    return out == prod.sizes() ? scaled : expand(scaled, out);
+  }
+  return (beta == 1.0 ? self : self * beta) + scaled;
 }
 
 }  // namespace xgrad

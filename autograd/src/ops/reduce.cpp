@@ -127,19 +127,40 @@ Tensor logsumexp(const Tensor& x, const Shape& dims0, bool keepdim) {
   return keepdim ? out : reshape(out, reduced_shape(x.sizes(), dims, false));
 }
 
-Tensor argmax(const Tensor& x, int64_t dim0, bool keepdim) {
-  XG_CHECK(x.defined() && x.dtype() != kBool, "argmax: needs a numeric tensor");
-  int64_t dim = detail::wrap_dim(dim0, x.dim(), "argmax");
-  XG_CHECK(x.numel() > 0, "argmax: cannot reduce an empty tensor");
-  auto s = split_at(x.sizes(), dim);
-  Shape keep = x.sizes();
-  if (x.dim() > 0) keep[dim] = 1;
-  Tensor vals = empty(keep, x.dtype()), idx = empty(keep, kInt64);
-  dispatch_numeric(x.dtype(), "argmax", [&]<class T>() {
-    kernels::extreme_dim<T>(x.data_ptr<T>(), vals.data_ptr<T>(), idx.data_ptr<int64_t>(), s.outer, s.size, s.inner,
-                            true);
+Tensor std(const Tensor& x, int64_t correction) { return std(x, {}, correction, false); }
+
+Tensor std(const Tensor& x, const Shape& dims, int64_t correction, bool keepdim) {
+  XG_CHECK(x.defined() && x.is_floating_point(), "std: input dtype must be floating");
+  return sqrt(var(x, dims, correction, keepdim));
+}
+
+Tensor norm(const Tensor& x, double p) { return linalg_vector_norm(x, p, {}, false); }
+Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) { return linalg_vector_norm(x, p, dims, keepdim); }
+
+// ‖x‖_p = (Σ|x|^p)^(1/p), with ∂/∂x = sign(x)·|x|^(p−1) / ‖x‖^(p−1) (x/‖x‖ for p = 2), taken as 0
+// where the norm is 0 (the composite formula would give 0/0 there).
+Tensor linalg_vector_norm(const Tensor& x, double ord, const Shape& dims0, bool keepdim) {
+  XG_CHECK(x.defined() && x.is_floating_point(), "linalg_vector_norm: input dtype must be floating, got ",
+           x.defined() ? dtype_name(x.dtype()) : "undefined");
+  XG_CHECK(!std::isnan(ord), "linalg_vector_norm: ord must not be NaN");
+  Shape dims = wrap_dims(dims0, x.dim(), "linalg_vector_norm");
+  if (std::isinf(ord)) return ord > 0 ? amax(abs(x), dims, keepdim) : amin(abs(x), dims, keepdim);
+  if (ord == 0) return sum((x != 0.0).to(x.dtype()), dims, keepdim).detach();
+  if (ord == 1) return sum(abs(x), dims, keepdim);
+  XG_CHECK(ord > 0, "linalg_vector_norm: ord must be positive, 0 or ±inf, got ", ord);
+  Tensor n;
+  {
+    NoGradGuard ng;
+    Tensor a = abs(x);
+    n = ord == 2 ? sqrt(sum(a * a, dims, keepdim)) : pow(sum(pow(a, ord), dims, keepdim), 1.0 / ord);
+  }
+  Shape keep = reduced_shape(x.sizes(), dims, true);
+  return record("LinalgVectorNormBackward", {x}, n, {x, n}, [ord, keep](const BackwardCtx& c) -> TensorList {
+    const Tensor &in = c.saved[0];
+    Tensor nk = reshape(c.saved[1], keep), g = reshape(c.grad, keep);
+    Tensor scale = ord == 2 ? in / nk : sign(in) * pow(abs(in), ord - 1.0) / pow(nk, ord - 1.0);
+    return {where(nk == 0.0, 0.0, g * scale)};
   });
-  return keepdim ? idx : detail::alias(idx, reduced_shape(x.sizes(), {dim}, false));
 }
 
 }  // namespace xgrad
