@@ -239,3 +239,38 @@ TEST_CASE("matrix products refuse mixed floating dtypes, as PyTorch", "[ops]") {
   // elementwise ops still promote
   CHECK((a + b.t()).dtype() == xg::kFloat64);
 }
+
+TEST_CASE("losses: modules, PyTorch's edge values, errors", "[ops]") {
+  xg::nn::BCEWithLogitsLoss bce(xg::BCEWithLogitsLossOptions().pos_weight(xg::tensor({2.0})));
+  // large logits stay finite (no exp overflow): loss of a confident right answer is ~0, of a wrong one ~|x|
+  xg::Tensor x = xg::tensor({100.0, -100.0}), t = xg::tensor({1.0, 1.0});
+  auto per = reals(xg::binary_cross_entropy_with_logits(x, t, xg::BCEWithLogitsLossOptions().reduction(xg::kNone)));
+  CHECK(per[0] == Approx(0.0).margin(1e-30));
+  CHECK(per[1] == Approx(100.0));
+  CHECK(bce(x, t).item<double>() == Approx(100.0));  // mean of 0 and 2·100
+  // BCE's logs are clamped at -100, as PyTorch's
+  CHECK(xg::binary_cross_entropy(xg::tensor({0.0}), xg::tensor({1.0})).item<double>() == 100.0);
+  CHECK_THROWS_WITH(xg::binary_cross_entropy(xg::tensor({1.5}), xg::tensor({1.0})),
+                    Catch::Contains("all elements of input should be between 0 and 1"));
+  CHECK_THROWS_WITH(xg::l1_loss(xg::ones({2}), xg::ones({3})), Catch::Contains("l1_loss: input shape [2] and target shape [3] differ"));
+  CHECK_THROWS_WITH(xg::l1_loss(xg::ones({2}), xg::ones({2}), xg::kBatchMean), Catch::Contains("only defined for kl_div"));
+  CHECK_THROWS_WITH(xg::cross_entropy(xg::ones({2, 3}), xg::tensor({0, 1}), xg::CrossEntropyLossOptions().reduction(xg::kBatchMean)),
+                    Catch::Contains("only defined for kl_div"));
+  // kl_div: target 0 contributes 0 (and a finite gradient), batchmean divides by the batch size
+  xg::Tensor lp = xg::log(xg::tensor({0.5, 0.5, 0.25, 0.75}, xg::kFloat64)).reshape({2, 2}).requires_grad_();
+  xg::Tensor tgt = xg::tensor({1.0, 0.0, 0.5, 0.5}, xg::kFloat64).reshape({2, 2}).requires_grad_();
+  xg::nn::KLDivLoss kl(xg::kBatchMean);
+  xg::Tensor k = kl(lp, tgt);
+  double want = (1.0 * std::log(1.0 / 0.5) + 0.5 * std::log(0.5 / 0.25) + 0.5 * std::log(0.5 / 0.75)) / 2;
+  CHECK(k.item<double>() == Approx(want));
+  k.backward();
+  for (double g : reals(tgt.grad())) CHECK(std::isfinite(g));
+  xg::nn::SmoothL1Loss sl1(xg::SmoothL1LossOptions().beta(0.0));
+  CHECK(sl1(xg::tensor({1.0, -3.0}), xg::zeros({2})).item<double>() == 2.0);  // beta 0 is l1
+  xg::nn::HuberLoss hub(xg::kSum);
+  CHECK(hub(xg::tensor({0.5, 3.0}), xg::zeros({2})).item<double>() == Approx(0.125 + 2.5));
+  xg::nn::L1Loss l1;
+  xg::nn::BCELoss bcel;
+  CHECK(l1(xg::ones({2}), xg::zeros({2})).item<double>() == 1.0);
+  CHECK(bcel(xg::full({2}, 0.5), xg::ones({2})).item<double>() == Approx(std::log(2.0)));
+}

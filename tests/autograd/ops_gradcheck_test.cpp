@@ -199,6 +199,19 @@ std::vector<Case> cases() {
          xg::manual_seed(7);
          return xg::normal(i[0], i[1]);
        }, [pos] { return L{rnd({2, 3}), pos({3})}; }},
+      {"l1 smooth_l1 huber", [](const L& i) {
+         return xg::l1_loss(i[0], i[1]) + xg::smooth_l1_loss(i[0], i[1], xg::SmoothL1LossOptions().beta(0.8)) +
+                xg::huber_loss(i[0], i[1], xg::HuberLossOptions(xg::kSum).delta(0.6));
+       }, [] { return L{rnd({3, 4}), rnd({3, 4})}; }},
+      {"binary_cross_entropy (input and target)", [](const L& i) {
+         return xg::binary_cross_entropy(i[0], i[1], xg::BCELossOptions().weight(xg::tensor({0.5, 2.0, 1.0}, xg::kFloat64)));
+       }, [] { return L{rnd_in({2, 3}, 0.1, 0.9), rnd_in({2, 3}, 0.0, 1.0)}; }},
+      {"binary_cross_entropy_with_logits pos_weight", [](const L& i) {
+         return xg::binary_cross_entropy_with_logits(i[0] * 3.0, i[1], xg::BCEWithLogitsLossOptions().pos_weight(i[2]));
+       }, [] { return L{rnd({2, 3}), rnd_in({2, 3}, 0.0, 1.0), rnd_in({3}, 0.5, 2.0)}; }},
+      {"kl_div batchmean and log_target", [](const L& i) {
+         return xg::kl_div(i[0], i[1], xg::kBatchMean) + xg::kl_div(i[0], i[0] * 0.5, xg::KLDivLossOptions(xg::kSum).log_target(true));
+       }, [] { return L{rnd({3, 4}), rnd_in({3, 4}, 0.1, 1.0)}; }},
       {"clone", [](const L& i) { return i[0].clone() * i[0]; }, [] { return L{rnd({3})}; }},
       {"in-place chain on a non-leaf (add_, mul_, div_, sub_ with broadcasting)",
        [](const L& i) {

@@ -113,6 +113,33 @@ const std::map<std::string, F>& cases() {
          return i[0].scatter(1, idx, i[1]) + i[0].scatter(1, idx, 0.5) +
                 i[0].scatter_add(0, xg::tensor({1, 0, 0, 1, 1, 0}).reshape({2, 3}), i[1]);
        }},
+      // ---- losses (issue 12)
+      {"l1_smooth_l1_huber", [](const L& i) {
+         return xg::stack({xg::l1_loss(i[0], i[1]), xg::smooth_l1_loss(i[0], i[1], xg::SmoothL1LossOptions().beta(0.5)),
+                           xg::huber_loss(i[0], i[1], xg::HuberLossOptions().delta(0.7)),
+                           xg::smooth_l1_loss(i[0], i[1], xg::kSum)});
+       }},
+      {"l1_huber_none", [](const L& i) { return xg::l1_loss(i[0], i[1], xg::kNone) * xg::huber_loss(i[0], i[1], xg::kNone); }},
+      {"binary_cross_entropy", [](const L& i) {
+         return xg::stack({xg::binary_cross_entropy(i[0], i[1]),
+                           xg::binary_cross_entropy(i[0], i[1], xg::BCELossOptions().weight(i[2])),
+                           xg::binary_cross_entropy(i[0], i[1], xg::BCELossOptions().reduction(xg::kSum))});
+       }},
+      {"bce_with_logits", [](const L& i) {
+         using O = xg::BCEWithLogitsLossOptions;
+         return xg::stack({xg::binary_cross_entropy_with_logits(i[0] * 5.0, i[1]),
+                           xg::binary_cross_entropy_with_logits(i[0] * 5.0, i[1], O().weight(i[2]).pos_weight(i[3])),
+                           xg::binary_cross_entropy_with_logits(i[0], i[1], O().reduction(xg::kSum).pos_weight(i[3]))});
+       }},
+      {"kl_div", [](const L& i) {
+         xg::Tensor lp = xg::log_softmax(i[0], 1);
+         return xg::stack({xg::kl_div(lp, xg::softmax(i[1], 1), xg::kBatchMean),
+                           xg::kl_div(lp, xg::log_softmax(i[2], 1), xg::KLDivLossOptions(xg::kSum).log_target(true)),
+                           xg::kl_div(lp, xg::softmax(i[1], 1))});
+       }},
+      {"nll_loss_weighted", [](const L& i) {
+         return xg::nll_loss(xg::log_softmax(i[0], 1), i[1], xg::NLLLossOptions().weight(i[2]));
+       }},
   };
   return m;
 }

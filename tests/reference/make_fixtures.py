@@ -33,6 +33,10 @@ def mask(*s):
     return ("mask", s)
 
 
+def prob(*s):
+    return ("prob", s)
+
+
 def _index_put(a, v, w):
     b = a.clone()
     b[:, [0, 2]] = v
@@ -123,6 +127,26 @@ CASES = {
                 + a.scatter(1, torch.tensor([[2, 0], [1, 2]]), 0.5)
                 + a.scatter_add(0, torch.tensor([[1, 0, 0], [1, 1, 0]]), b[:2, :3]),
                 [normal(2, 3), normal(3, 3)]),
+    # ---- losses (issue 12)
+    "l1_smooth_l1_huber": (lambda a, b: torch.stack([F.l1_loss(a, b), F.smooth_l1_loss(a, b, beta=0.5),
+                                                     F.huber_loss(a, b, delta=0.7), F.smooth_l1_loss(a, b, reduction="sum")]),
+                           [normal(4, 5), normal(4, 5)]),
+    "l1_huber_none": (lambda a, b: F.l1_loss(a, b, reduction="none") * F.huber_loss(a, b, reduction="none"),
+                      [normal(3, 4), normal(3, 4)]),
+    "binary_cross_entropy": (lambda x, t, w: torch.stack([F.binary_cross_entropy(x, t), F.binary_cross_entropy(x, t, weight=w),
+                                                          F.binary_cross_entropy(x, t, reduction="sum")]),
+                             [prob(4, 3), prob(4, 3), const([0.5, 2.0, 1.0])]),
+    "bce_with_logits": (lambda x, t, w, pw: torch.stack([
+        F.binary_cross_entropy_with_logits(x * 5, t),
+        F.binary_cross_entropy_with_logits(x * 5, t, weight=w, pos_weight=pw),
+        F.binary_cross_entropy_with_logits(x, t, reduction="sum", pos_weight=pw)]),
+        [normal(4, 3), prob(4, 3), const([0.5, 2.0, 1.0]), const([3.0, 0.5, 1.0])]),
+    "kl_div": (lambda x, t, lt: torch.stack([F.kl_div(F.log_softmax(x, 1), F.softmax(t, 1), reduction="batchmean"),
+                                             F.kl_div(F.log_softmax(x, 1), F.log_softmax(lt, 1), reduction="sum", log_target=True),
+                                             F.kl_div(F.log_softmax(x, 1), F.softmax(t, 1), reduction="mean")]),
+               [normal(4, 5), normal(4, 5), normal(4, 5)]),
+    "nll_loss_weighted": (lambda x, t, w: F.nll_loss(F.log_softmax(x, 1), t, weight=w),
+                          [normal(6, 4), index(4, 6), const([0.5, 1.0, 2.0, 1.5])]),
 }
 
 
@@ -132,6 +156,8 @@ def make_input(spec, dtype, rng):
         return torch.tensor(rng.standard_normal(arg), dtype=dtype, requires_grad=True)
     if kind == "positive":
         return torch.tensor(rng.uniform(0.5, 2.0, arg), dtype=dtype, requires_grad=True)
+    if kind == "prob":
+        return torch.tensor(rng.uniform(0.05, 0.95, arg), dtype=dtype, requires_grad=True)
     if kind == "mask":
         return torch.tensor(rng.standard_normal(arg) > 0)
     if kind == "index":

@@ -194,10 +194,12 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
 Tensor dropout(const Tensor& x, double p = 0.5, bool train = true);
 
 // ---- losses
-enum class Reduction { None, Mean, Sum };
+// BatchMean (sum / batch size) is kl_div's only: other losses refuse it.
+enum class Reduction { None, Mean, Sum, BatchMean };
 inline constexpr Reduction kNone = Reduction::None;
 inline constexpr Reduction kMean = Reduction::Mean;
 inline constexpr Reduction kSum = Reduction::Sum;
+inline constexpr Reduction kBatchMean = Reduction::BatchMean;
 
 // The loss options, as libtorch names them (the module's XLossOptions; XFuncOptions for the
 // functional form is the same struct).
@@ -216,14 +218,62 @@ struct MSELossOptions {
   MSELossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT: libtorch's implicit form
   XG_ARG(Reduction, reduction);
 };
+struct L1LossOptions {
+  L1LossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT: libtorch's implicit form
+  XG_ARG(Reduction, reduction);
+};
+struct SmoothL1LossOptions {
+  SmoothL1LossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT
+  XG_ARG(Reduction, reduction);
+  XG_ARG(double, beta) = 1.0;
+};
+struct HuberLossOptions {
+  HuberLossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT
+  XG_ARG(Reduction, reduction);
+  XG_ARG(double, delta) = 1.0;
+};
+struct BCELossOptions {
+  XG_ARG(Tensor, weight);  // broadcast to the input, or undefined
+  XG_ARG(Reduction, reduction) = kMean;
+};
+struct BCEWithLogitsLossOptions {
+  XG_ARG(Tensor, weight);
+  XG_ARG(Reduction, reduction) = kMean;
+  XG_ARG(Tensor, pos_weight);  // weight of positive examples, per class (broadcast along the last dim)
+};
+struct KLDivLossOptions {
+  KLDivLossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT
+  XG_ARG(Reduction, reduction);  // kBatchMean gives the true KL divergence per example
+  XG_ARG(bool, log_target) = false;
+};
 using NLLLossFuncOptions = NLLLossOptions;
 using CrossEntropyFuncOptions = CrossEntropyLossOptions;
 using MSELossFuncOptions = MSELossOptions;
+using L1LossFuncOptions = L1LossOptions;
+using SmoothL1LossFuncOptions = SmoothL1LossOptions;
+using HuberLossFuncOptions = HuberLossOptions;
+using BinaryCrossEntropyFuncOptions = BCELossOptions;
+using BinaryCrossEntropyWithLogitsFuncOptions = BCEWithLogitsLossOptions;
+using KLDivFuncOptions = KLDivLossOptions;
 
 // input (N, C) or (N, C, d1, ...) or (C); target class indices (N) or (N, d1, ...) or ().
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLLossOptions& options = {});
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyLossOptions& options = {});
 Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossOptions& options = {});
+// The pointwise losses: input and target of one shape (PyTorch warns and broadcasts; xgrad refuses).
+Tensor l1_loss(const Tensor& input, const Tensor& target, const L1LossOptions& options = {});
+// 0.5·d²/beta where |d| < beta, else |d| − 0.5·beta (beta 0: l1_loss).
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const SmoothL1LossOptions& options = {});
+// 0.5·d² where |d| < delta, else delta·(|d| − 0.5·delta).
+Tensor huber_loss(const Tensor& input, const Tensor& target, const HuberLossOptions& options = {});
+// −w·(t·log x + (1 − t)·log(1 − x)), logs clamped at −100 (PyTorch's); input probabilities in [0, 1].
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const BCELossOptions& options = {});
+// The same on logits, computed stably; pos_weight scales the positive term.
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                        const BCEWithLogitsLossOptions& options = {});
+// target·(log target − input) (input holds log-probabilities; with log_target so does target);
+// target broadcasts to the input.
+Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivLossOptions& options = {});
 
 // ---- comparisons of whole tensors (not recorded)
 bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);

@@ -46,6 +46,7 @@ Rows to_rows(const Tensor& input, const Tensor& target, const char* op) {
 }
 
 Tensor reduce_rows(const Tensor& per_row, const Tensor& denom, Reduction r, const Shape& none_shape) {
+  XG_CHECK(r != kBatchMean, "reduction kBatchMean is only defined for kl_div; use kMean, kSum or kNone");
   if (r == kNone) return reshape(per_row, none_shape);
   if (r == kSum) return sum(per_row);
   return sum(per_row) / denom;
@@ -112,6 +113,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   const double eps = o.label_smoothing();
   const int64_t ignore = o.ignore_index();
   const Reduction red = o.reduction();
+  XG_CHECK(red != kBatchMean, "cross_entropy: reduction kBatchMean is only defined for kl_div");
 
   Tensor per_row = empty({N}, dt), lse = empty({N}, dt);
   double denom = 0;
@@ -153,6 +155,7 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossOptions&
            target.sizes(), " differ");
   Tensor d = input - target;
   Tensor sq = d * d;
+  XG_CHECK(reduction != kBatchMean, "mse_loss: reduction kBatchMean is only defined for kl_div");
   if (reduction == kNone) return sq;
   return reduction == kSum ? sum(sq) : mean(sq);
 }
