@@ -73,25 +73,32 @@ Jacobian analytical_jacobian(const TensorList& outs, const std::vector<std::vect
   return J;
 }
 
-// Folds one Jacobian entry's comparison into the report, which names the worst entry.
+// Folds one Jacobian entry's comparison into the report. The message names the entry that fails by
+// the most (over atol + rtol·|numerical|), or, when all pass, the entry with the largest error.
 struct EntryCheck {
   const GradcheckOptions& opt;
   GradcheckReport report;
-  double worst = -1;  // the largest excess over the tolerance seen so far
+  double worst_excess = -INFINITY, worst_abs = -1;
 
   void add(double numerical, double analytical, const std::function<std::string()>& where) {
     double abs_err = std::fabs(numerical - analytical);
     if (std::isnan(numerical) != std::isnan(analytical)) abs_err = INFINITY;
     if (std::isnan(numerical) && std::isnan(analytical)) abs_err = 0;
-    const double rel_err = abs_err / std::max(std::fabs(numerical), 1e-12);
+    // relative to the larger of the two (0 when both are 0): at most 2, never a division by ~0
+    const double scale = std::max(std::fabs(numerical), std::fabs(analytical));
+    const double rel_err = abs_err == 0 ? 0 : (scale > 0 && std::isfinite(scale) ? abs_err / scale : INFINITY);
     report.max_abs_error = std::max(report.max_abs_error, abs_err);
-    if (abs_err > opt.atol()) report.max_rel_error = std::max(report.max_rel_error, rel_err);
+    report.max_rel_error = std::max(report.max_rel_error, rel_err);
     const double excess = abs_err - (opt.atol() + opt.rtol() * std::fabs(numerical));
-    if (excess > 0) report.ok = false;
-    if (excess <= worst) return;
-    worst = excess;
+    const bool failing = excess > 0;
+    if (failing) report.ok = false;
+    // Describe this entry if it is the new worst failure, or (no failure yet) the new largest error.
+    bool describe = failing ? excess > worst_excess : (report.ok && abs_err > worst_abs);
+    worst_excess = std::max(worst_excess, excess);
+    worst_abs = std::max(worst_abs, abs_err);
+    if (!describe) return;
     std::ostringstream os;
-    os << (report.ok ? "largest deviation" : "Jacobian mismatch") << " for " << where() << ": numerical " << numerical
+    os << (failing ? "Jacobian mismatch" : "largest error") << " for " << where() << ": numerical " << numerical
        << " vs analytical " << analytical << " (abs error " << abs_err << ", rel error " << rel_err << ")";
     report.message = os.str();
   }

@@ -196,6 +196,9 @@ void connect(const char* name, std::span<const Tensor> inputs, std::span<Tensor>
   }
   node->saved.reserve(saved.size());
   for (const auto& s : saved) {
+    XG_CHECK(!s.defined() || !s.impl().storage->inference, name,
+             ": an inference tensor (made under InferenceMode) cannot be saved for backward; clone() it outside "
+             "InferenceMode first (shape ", s.sizes(), ")");
     bool is_output = false;
     for (const auto& o : outputs) is_output |= s.defined() && s.is_same(o);
     node->saved.emplace_back(s, is_output);

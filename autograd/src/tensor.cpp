@@ -18,7 +18,7 @@
 
 namespace xgrad {
 
-Storage::Storage(size_t n) : nbytes(n) {
+Storage::Storage(size_t n) : nbytes(n), inference(InferenceMode::is_enabled()) {
   if (n <= sizeof(inline_bytes)) {
     data = inline_bytes;
     return;
@@ -155,7 +155,7 @@ Tensor Tensor::clone() const {
 }
 
 Tensor Tensor::detach() const {
-  impl().storage->has_views.store(true, std::memory_order_relaxed);  // a user-visible alias: in-place writes through it are seen
+  if (!impl().storage->inference) impl().storage->has_views.store(true, std::memory_order_relaxed);  // a user-visible alias: in-place writes through it are seen
   return variable_data();
 }
 
@@ -236,6 +236,9 @@ namespace {
 // takes that node as its history (PyTorch's rebase_history). Old values are cloned only where a
 // gradient needs them (mul_ by an operand that requires grad).
 bool inplace_needs_graph(const Tensor& self, const Tensor& other, const char* op) {
+  XG_CHECK(!self.impl().storage->inference || InferenceMode::is_enabled(), op,
+           ": in-place update to an inference tensor outside InferenceMode is not allowed; clone() it first (shape ",
+           self.sizes(), ")");
   if (!GradMode::is_enabled()) return false;
   bool needs = self.requires_grad() || (other.defined() && other.requires_grad());
   if (!needs) return false;
@@ -246,6 +249,13 @@ bool inplace_needs_graph(const Tensor& self, const Tensor& other, const char* op
            ": in-place update of a tensor that shares storage with another (a view) is not supported "
            "while recording gradients; use the out-of-place op");
   return true;
+}
+
+// Every in-place write bumps the storage's version (saved tensors check it), except in inference
+// tensors, which can never be saved.
+void bump_version(const Tensor& t) {
+  Storage& s = *t.impl().storage;
+  if (!s.inference) s.version++;
 }
 
 // A handle carrying self's autograd identity before an in-place write: the new node's first input.
@@ -273,7 +283,7 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
     using T = typename std::decay_t<decltype(s)>::value_type;
     if (alpha == 1.0) xt::noalias(s) += o; else xt::noalias(s) += static_cast<T>(alpha) * o;
   });
-  impl().storage->version++;
+  bump_version(*this);
   if (graph)
     autograd::record("AddBackward", {before, other}, *this, {}, [alpha](const autograd::BackwardCtx& c) -> TensorList {
       return {c.grad, c.needs_input_grad(1) ? (alpha == 1.0 ? c.grad : c.grad * alpha) : Tensor()};
@@ -289,7 +299,7 @@ Tensor& Tensor::mul_(const Tensor& other0) {
   Tensor before = graph ? history_before_write(*this) : Tensor();
   Tensor old_self = graph && other.requires_grad() ? before.clone() : Tensor();  // other's gradient needs it
   kernels::inplace_numeric(*this, other, "mul_", [](auto& s, auto& o) { xt::noalias(s) *= o; });
-  impl().storage->version++;
+  bump_version(*this);
   if (graph)
     autograd::record("MulBackward", {before, other}, *this, {other, old_self},
                      [](const autograd::BackwardCtx& c) -> TensorList {
@@ -307,7 +317,7 @@ Tensor& Tensor::div_(const Tensor& other0) {
   Tensor before = graph ? history_before_write(*this) : Tensor();
   Tensor old_self = graph && other.requires_grad() ? before.clone() : Tensor();  // other's gradient needs it
   kernels::inplace_numeric(*this, other, "div_", [](auto& s, auto& o) { xt::noalias(s) /= o; });
-  impl().storage->version++;
+  bump_version(*this);
   if (graph)
     autograd::record("DivBackward", {before, other}, *this, {other, old_self},
                      [](const autograd::BackwardCtx& c) -> TensorList {
@@ -327,7 +337,7 @@ Tensor& Tensor::fill_(double value) {
   const bool graph = inplace_needs_graph(*this, Tensor(), "fill_");
   Tensor before = graph ? history_before_write(*this) : Tensor();
   dispatch(dtype(), [&]<class T>() { std::fill_n(data_ptr<T>(), numel(), static_cast<T>(value)); });
-  impl().storage->version++;
+  bump_version(*this);
   // The old values no longer matter: no gradient reaches the old history.
   if (graph)
     autograd::record("FillBackward", {before}, *this, {}, [](const autograd::BackwardCtx&) -> TensorList { return {Tensor()}; });
@@ -347,7 +357,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
     if (s.sizes() != sizes()) s = s.expand(sizes());
     if (numel() > 0 && s.raw_data() != raw_data()) std::memmove(raw_data(), s.raw_data(), numel() * itemsize(dtype()));
   }
-  impl().storage->version++;
+  bump_version(*this);
   // The old values are overwritten: the gradient goes to src only (reduced to its shape and dtype).
   if (graph)
     autograd::record("CopyBackward", {before, src}, *this, {}, [](const autograd::BackwardCtx& c) -> TensorList {
@@ -362,7 +372,7 @@ Tensor& Tensor::index_put_(const std::vector<indexing::TensorIndex>& indices, co
   Tensor before = graph ? history_before_write(*this) : Tensor();
   const Tensor v = operand_for(*this, p.values);  // x.index_put_(i, x) must read x before writing it
   detail::write_index_put(*this, p.pos, v, false);
-  impl().storage->version++;
+  bump_version(*this);
   if (graph)
     autograd::record("IndexPutBackward", {before, v}, *this, {p.pos, detail::last_writes(p.pos, numel(), false)},
                      detail::index_put_backward(false));

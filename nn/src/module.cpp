@@ -177,11 +177,59 @@ void Module::save(const std::string& path) const { save_npz(path, state_dict());
 
 void Module::load(const std::string& path, bool strict) { load_state_dict(load_npz(path), strict); }
 
+// ---------------------------------------------------------------- hooks
+
+HookHandle Module::register_forward_pre_hook(ForwardPreHook hook) {
+  XG_CHECK(hook, name(), ": register_forward_pre_hook: the hook is empty");
+  pre_hooks_.emplace_back(next_hook_id_, std::move(hook));
+  return {weak_from_this(), next_hook_id_++};
+}
+
+HookHandle Module::register_forward_hook(ForwardHook hook) {
+  XG_CHECK(hook, name(), ": register_forward_hook: the hook is empty");
+  hooks_.emplace_back(next_hook_id_, std::move(hook));
+  return {weak_from_this(), next_hook_id_++};
+}
+
+// Each hook sees the inputs as the previous one left them; nullopt means "unchanged".
+std::optional<TensorList> Module::run_forward_pre_hooks(const TensorList& inputs) {
+  std::optional<TensorList> current;
+  auto hooks = pre_hooks_;  // a hook may remove itself
+  for (auto& [id, h] : hooks)
+    if (auto r = h(*this, current ? *current : inputs)) current = std::move(r);
+  return current;
+}
+
+std::optional<TensorList> Module::run_forward_hooks(const TensorList& inputs, const TensorList& outputs) {
+  std::optional<TensorList> current;
+  auto hooks = hooks_;
+  for (auto& [id, h] : hooks)
+    if (auto r = h(*this, inputs, current ? *current : outputs)) {
+      XG_CHECK(r->size() == outputs.size(), name(), ": a forward hook returned ", r->size(), " tensors for ",
+               outputs.size(), " outputs");
+      current = std::move(r);
+    }
+  return current;
+}
+
+void Module::remove_hook(uint64_t id) {
+  std::erase_if(pre_hooks_, [id](const auto& h) { return h.first == id; });
+  std::erase_if(hooks_, [id](const auto& h) { return h.first == id; });
+}
+
+void HookHandle::remove() {
+  if (auto m = module_.lock()) m->remove_hook(id_);
+  module_.reset();
+}
+
+// ---------------------------------------------------------------- printing
+
 std::string Module::name() const {
   int status = 0;
   char* d = abi::__cxa_demangle(typeid(*this).name(), nullptr, nullptr, &status);
   std::string s = status == 0 && d ? d : typeid(*this).name();
   std::free(d);
+  s = s.substr(0, s.find('<'));  // ModuleListOf<xgrad::nn::Linear> → ModuleListOf
   auto colon = s.rfind("::");
   if (colon != std::string::npos) s = s.substr(colon + 2);
   if (s.size() > 4 && s.compare(s.size() - 4, 4, "Impl") == 0) s.resize(s.size() - 4);

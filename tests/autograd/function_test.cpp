@@ -58,7 +58,38 @@ struct WrongShape : xg::autograd::Function<WrongShape> {
   static xg::TensorList backward(AutogradContext*, xg::TensorList g) { return {xg::ones({7}, g[0].dtype())}; }
 };
 
+// exp with a backward wrong at one element only (flat index 4): gradcheck must point at it.
+struct OffAtOne : xg::autograd::Function<OffAtOne> {
+  static xg::Tensor forward(AutogradContext* ctx, xg::Tensor x) {
+    xg::Tensor y = xg::exp(x);
+    ctx->save_for_backward({y});
+    return y;
+  }
+  static xg::TensorList backward(AutogradContext* ctx, xg::TensorList g) {
+    xg::Tensor bump = xg::zeros({6}, xg::kFloat64);
+    bump.data_ptr<double>()[4] = 0.5;
+    return {g[0] * (ctx->get_saved_variables()[0] + bump.reshape({2, 3}))};
+  }
+};
+
 }  // namespace
+
+TEST_CASE("gradcheck's report names the worst element and gives true max errors") {
+  xg::Tensor x = rnd({2, 3});
+  auto r = xg::gradcheck([](const xg::TensorList& i) { return OffAtOne::apply(i[0]); }, {x});
+  CHECK_FALSE(r.ok);
+  INFO(r.message);
+  CHECK_THAT(r.message, Catch::Contains("Jacobian mismatch for output 0 at [1, 1] with respect to input 0 at [1, 1]"));
+  CHECK(r.max_abs_error == Approx(0.5).epsilon(1e-4));
+  const double e = std::exp(x.data_ptr<double>()[4]);
+  CHECK(r.max_rel_error == Approx(0.5 / std::max(e, e + 0.5)).epsilon(1e-4));
+  // all passing: the message names the largest error, and the maxima are the true ones (tiny)
+  auto ok = xg::gradcheck([](const xg::TensorList& i) { return xg::exp(i[0]); }, {x});
+  CHECK(ok.ok);
+  CHECK_THAT(ok.message, Catch::Contains("largest error"));
+  CHECK(ok.max_rel_error < 1e-7);
+  CHECK(ok.max_abs_error < 1e-7);
+}
 
 TEST_CASE("a custom Function computes gradients for its tensor arguments") {
   xg::Tensor x = rnd({3}), w = rnd({3});

@@ -26,6 +26,21 @@ class NoGradGuard : public AutoGradMode {
   NoGradGuard() : AutoGradMode(false) {}
 };
 
+// libtorch's c10::InferenceMode: no graph is recorded (as NoGradGuard) and the tensors created in
+// the scope are inference tensors — no version counter bumps, no view tracking. Outside the scope
+// they can't be saved for backward or updated in place (clone() them first); reading them is fine.
+class InferenceMode {
+ public:
+  explicit InferenceMode(bool enabled = true);
+  ~InferenceMode();
+  InferenceMode(const InferenceMode&) = delete;
+  InferenceMode& operator=(const InferenceMode&) = delete;
+  static bool is_enabled();
+
+ private:
+  bool prev_inference_, prev_grad_;
+};
+
 struct AnomalyMode {
   static bool is_enabled();
   static void set_enabled(bool enabled);

@@ -18,9 +18,11 @@ struct GradcheckOptions {
 
 struct GradcheckReport {
   bool ok = true;
-  double max_abs_error = 0;  // over every Jacobian entry
-  double max_rel_error = 0;
-  std::string message;       // names the worst entry: output, input, element, both values
+  double max_abs_error = 0;  // max |analytical − numerical| over every Jacobian entry
+  double max_rel_error = 0;  // max |analytical − numerical| / max(|analytical|, |numerical|)
+  // Names the entry that fails by the most (or, when all pass, the one with the largest error): the
+  // output and its element, the input and its element, both values.
+  std::string message;
 };
 
 using Fn = std::function<Tensor(const TensorList&)>;

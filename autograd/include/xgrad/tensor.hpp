@@ -52,6 +52,7 @@ struct alignas(64) Storage {
   void* data = nullptr;
   size_t nbytes = 0;
   uint64_t version = 0;    // bumped by every in-place write; saved tensors compare against it
+  bool inference = false;  // made under InferenceMode: never versioned, never saved for backward
   // Some other tensor aliases this buffer. Atomic: views of one parameter may be taken by several
   // threads running inference on one model.
   std::atomic<bool> has_views{false};
@@ -101,6 +102,7 @@ class Tensor {
   ScalarType dtype() const { return impl().dtype; }
   ScalarType scalar_type() const { return impl().dtype; }
   bool is_floating_point() const { return is_floating(dtype()); }
+  bool is_inference() const { return impl().storage->inference; }
   uint64_t _version() const { return impl().storage->version; }
   TensorImpl& impl() const;
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }

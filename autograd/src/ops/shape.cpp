@@ -41,7 +41,7 @@ Shape infer_shape(const Shape& shape, int64_t numel, const Shape& from, const ch
 // A user-visible alias of x with another shape, recorded so gradients flow back reshaped.
 Tensor alias_view(const Tensor& x, const Shape& shape, const char* node) {
   Tensor out = detail::alias(x, shape);
-  x.impl().storage->has_views.store(true, std::memory_order_relaxed);
+  if (!x.impl().storage->inference) x.impl().storage->has_views.store(true, std::memory_order_relaxed);
   return record(node, {x}, out, {}, [in = x.sizes()](const BackwardCtx& c) -> TensorList {
     return {reshape(c.grad, in)};
   });
@@ -180,7 +180,7 @@ Tensor slice_along(const Tensor& x, int64_t dim, int64_t start, int64_t length) 
   Tensor view = detail::alias(x, sizes);
   view.impl().numel = length * st[dim];
   view.impl().storage_offset += start * st[dim];
-  x.impl().storage->has_views.store(true, std::memory_order_relaxed);  // a user-visible alias: in-place writes through it are seen
+  if (!x.impl().storage->inference) x.impl().storage->has_views.store(true, std::memory_order_relaxed);  // a user-visible alias: in-place writes through it are seen
   return view;
 }
 

@@ -79,4 +79,34 @@ class SiLUImpl : public Module {
 };
 XG_MODULE(SiLU);
 
+class MishImpl : public Module {
+ public:
+  Tensor forward(const Tensor& x) { return mish(x); }
+};
+XG_MODULE(Mish);
+
+struct SoftplusOptions {
+  XG_ARG(double, beta) = 1.0;
+  XG_ARG(double, threshold) = 20.0;
+};
+class SoftplusImpl : public Module {
+ public:
+  explicit SoftplusImpl(SoftplusOptions options = {}) : options(options) {}
+  Tensor forward(const Tensor& x) { return softplus(x, options.beta(), options.threshold()); }
+  SoftplusOptions options;
+};
+XG_MODULE(Softplus);
+
+struct HardtanhOptions {
+  XG_ARG(double, min_val) = -1.0;
+  XG_ARG(double, max_val) = 1.0;
+};
+class HardtanhImpl : public Module {
+ public:
+  explicit HardtanhImpl(HardtanhOptions options = {}) : options(options) {}
+  Tensor forward(const Tensor& x) { return hardtanh(x, options.min_val(), options.max_val()); }
+  HardtanhOptions options;
+};
+XG_MODULE(Hardtanh);
+
 }  // namespace xgrad::nn
