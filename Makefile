@@ -3,6 +3,7 @@ SHELL      := /bin/bash
 BUILD      ?= build
 SAN_BUILD  ?= build-sanitize
 TSAN_BUILD ?= build-tsan
+PKG_BUILD  ?= build-package
 CLANG_BUILD ?= build-clang
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
@@ -10,7 +11,7 @@ JOBS       ?= $(shell nproc)
 PREFIX     ?= /usr/local
 CMAKE_ARGS ?=
 
-.PHONY: all deps deps-torch configure build test test-sanitize test-tsan test-clang fuzz fuzz-seeds stress demo bench install fixtures clean
+.PHONY: all deps deps-torch configure build test test-sanitize test-tsan test-clang fuzz fuzz-seeds stress demo bench install package test-package fixtures clean
 
 all: build
 
@@ -85,6 +86,17 @@ bench: deps-torch build
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# A portable .deb (libxgrad-dev): shared libraries, no -march=native, files under /usr.
+package: deps
+	cmake -S . -B $(PKG_BUILD) -DCMAKE_BUILD_TYPE=Release -DXGRAD_NATIVE=OFF -DBUILD_SHARED_LIBS=ON -DCMAKE_INSTALL_PREFIX=/usr -DXGRAD_BUILD_TESTS=OFF -DXGRAD_BUILD_BENCH=OFF -DXGRAD_BUILD_EXAMPLES=OFF
+	cmake --build $(PKG_BUILD) -j $(JOBS)
+	cd $(PKG_BUILD) && cpack -G DEB
+	@ls $(PKG_BUILD)/*.deb
+
+# The .deb unpacked into a scratch root and used from there by find_package and by pkg-config.
+test-package: package
+	tests/consumer/run_deb.sh $(PKG_BUILD)
 
 # Regenerate the PyTorch reference fixtures under tests/reference/fixtures.
 fixtures: deps-torch

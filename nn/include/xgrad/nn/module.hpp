@@ -135,17 +135,15 @@ TensorList outputs_of(const Out& out) {
   else return std::apply([](const auto&... t) { return TensorList{Tensor(t)...}; }, out);
 }
 
+template <class Out, size_t... I>
+Out tuple_from(const TensorList& l, std::index_sequence<I...>) {
+  return Out{l.at(I)...};
+}
+
 template <class Out>
-Out outputs_from(const TensorList& l, const Out& like) {
-  if constexpr (std::is_same_v<Out, Tensor>) {
-    (void)like;
-    return l.at(0);
-  } else {
-    return std::apply([&](const auto&... t) {
-      size_t k = 0;
-      return Out{((void)t, l.at(k++))...};  // braced init: evaluated left to right
-    }, like);
-  }
+Out outputs_from(const TensorList& l) {
+  if constexpr (std::is_same_v<Out, Tensor>) return l.at(0);
+  else return tuple_from<Out>(l, std::make_index_sequence<std::tuple_size_v<Out>>{});
 }
 
 template <class Out>
@@ -173,7 +171,7 @@ auto call_with_hooks(Impl& m, std::index_sequence<I...>, Args&&... args) {
   auto out = m.forward(hooked_arg<slots[I]>(inputs, std::forward<Args>(args))...);
   using Out = decltype(out);
   if constexpr (hookable_output<Out>) {
-    if (auto replaced = m.run_forward_hooks(inputs, outputs_of(out))) return outputs_from(*replaced, out);
+    if (auto replaced = m.run_forward_hooks(inputs, outputs_of(out))) return outputs_from<Out>(*replaced);
   } else {
     XG_CHECK(!m.has_forward_post_hooks(), m.name(), ": forward hooks need a forward returning Tensor or a tuple (or pair) of Tensors");
   }
