@@ -53,7 +53,7 @@ test-clang: deps
 
 # libFuzzer on the readers of files and saved state (tests/fuzz), FUZZ_SECONDS each (default 60),
 # starting from the committed seed corpora; new inputs go to a scratch folder, crashes to $(FUZZ_BUILD)/crashes.
-FUZZ_TARGETS = npy_fuzz:npy npz_module_fuzz:npz optim_state_fuzz:optim example_inputs_fuzz:examples
+FUZZ_TARGETS = npy_fuzz:npy npz_module_fuzz:npz optim_state_fuzz:optim example_inputs_fuzz:examples safetensors_fuzz:safetensors
 fuzz: deps
 	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g" -DXGRAD_FUZZ=ON -DXGRAD_BUILD_TESTS=OFF -DXGRAD_BUILD_BENCH=OFF -DXGRAD_BUILD_EXAMPLES=OFF
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)

@@ -173,9 +173,21 @@ void Module::load_state_dict(const NamedTensors& dict, bool strict) {
   }
 }
 
-void Module::save(const std::string& path) const { save_npz(path, state_dict()); }
+namespace {
+bool is_safetensors(const std::string& path) {
+  const std::string ext = ".safetensors";
+  return path.size() >= ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
+}
+}  // namespace
 
-void Module::load(const std::string& path, bool strict) { load_state_dict(load_npz(path), strict); }
+void Module::save(const std::string& path) const {
+  if (is_safetensors(path)) save_safetensors(path, state_dict(), {{"format", "pt"}});
+  else save_npz(path, state_dict());
+}
+
+void Module::load(const std::string& path, bool strict) {
+  load_state_dict(is_safetensors(path) ? load_safetensors(path) : load_npz(path), strict);
+}
 
 // ---------------------------------------------------------------- hooks
 

@@ -20,8 +20,14 @@ void write(const fs::path& path, const std::string& bytes) {
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
   const fs::path out = argv[1];
-  for (const char* kind : {"npy", "npz", "optim", "examples"}) fs::create_directories(out / kind);
+  for (const char* kind : {"npy", "npz", "optim", "examples", "safetensors"}) fs::create_directories(out / kind);
   xg::manual_seed(0);
+  // safetensors: each written dtype, metadata, an empty tensor
+  write(out / "safetensors/mixed.safetensors",
+        xg::to_safetensors_bytes({{"w", xg::randn({2, 3})}, {"d", xg::randn({2}, xg::kFloat64)},
+                                  {"i", xg::tensor({1, 2})}, {"b", xg::tensor({true, false})}, {"e", xg::zeros({0})}},
+                                 {{"format", "pt"}}));
+  write(out / "safetensors/scalar.safetensors", xg::to_safetensors_bytes({{"s", xg::scalar_tensor(1.0)}}));
   // npy: each dtype, 0-d to 3-d
   write(out / "npy/f32_2x3.npy", xg::to_npy_bytes(xg::randn({2, 3})));
   write(out / "npy/f64_vec.npy", xg::to_npy_bytes(xg::randn({5}, xg::kFloat64)));

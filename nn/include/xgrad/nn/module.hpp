@@ -86,7 +86,8 @@ class Module : public std::enable_shared_from_this<Module> {
   // All or nothing: missing/unexpected keys (when strict), wrong shapes or dtypes are listed in
   // one Error and nothing is changed.
   void load_state_dict(const NamedTensors& dict, bool strict = true);
-  void save(const std::string& path) const;  // .npz, written atomically; numpy.load reads it
+  // .safetensors by extension (Hugging Face's format), else .npz (numpy.load reads it); atomic.
+  void save(const std::string& path) const;
   void load(const std::string& path, bool strict = true);
 
   // ---- printing: the tree with each module's parameter count
