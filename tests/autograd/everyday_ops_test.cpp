@@ -274,3 +274,35 @@ TEST_CASE("losses: modules, PyTorch's edge values, errors", "[ops]") {
   CHECK(l1(xg::ones({2}), xg::zeros({2})).item<double>() == 1.0);
   CHECK(bcel(xg::full({2}, 0.5), xg::ones({2})).item<double>() == Approx(std::log(2.0)));
 }
+
+TEST_CASE("the new ops on empty and 0-d tensors give PyTorch's shapes or an Error, never a crash", "[ops]") {
+  xg::Tensor e = xg::zeros({0, 3}), s = xg::scalar_tensor(2.0);
+  CHECK(std::get<0>(xg::sort(e, 0)).sizes() == xg::Shape{0, 3});
+  CHECK(std::get<0>(xg::sort(s)).item<float>() == 2.0f);
+  CHECK(std::get<0>(xg::topk(e, 0, 0)).sizes() == xg::Shape{0, 3});
+  CHECK(xg::cumsum(e, 0).sizes() == xg::Shape{0, 3});
+  CHECK(xg::cumprod(s, 0).item<float>() == 2.0f);
+  CHECK(xg::flip(e, {0, 1}).sizes() == xg::Shape{0, 3});
+  CHECK(xg::roll(e, {2}, {1}).sizes() == xg::Shape{0, 3});
+  CHECK(xg::repeat(e, {2, 2}).sizes() == xg::Shape{0, 6});
+  CHECK(xg::repeat(s, {3}).sizes() == xg::Shape{3});
+  CHECK(xg::repeat_interleave(e, 2, 1).sizes() == xg::Shape{0, 6});
+  CHECK(xg::norm(e).item<float>() == 0.0f);
+  CHECK(xg::nonzero(e).sizes() == xg::Shape{0, 2});
+  CHECK(xg::nonzero(s).sizes() == xg::Shape{1, 0});
+  CHECK(xg::masked_select(e, xg::zeros({0, 3}, xg::kBool)).numel() == 0);
+  CHECK(xg::einsum("ij->j", {e}).sizes() == xg::Shape{3});
+  CHECK(xg::einsum(",", {s, s}).item<float>() == 4.0f);
+  CHECK(xg::bmm(xg::zeros({0, 2, 3}), xg::zeros({0, 3, 4})).sizes() == xg::Shape{0, 2, 4});
+  CHECK(xg::one_hot(xg::zeros({0}, xg::kInt64), 3).sizes() == xg::Shape{0, 3});
+  CHECK(e.index({Slice(), 1}).sizes() == xg::Shape{0});
+  CHECK(s.index({None}).sizes() == xg::Shape{1});
+  CHECK(xg::index_put(e, {Slice(), 0}, xg::ones({1})).sizes() == xg::Shape{0, 3});
+  CHECK(xg::linspace(0, 1, 0).numel() == 0);
+  CHECK(xg::eye(0).sizes() == xg::Shape{0, 0});
+  CHECK(xg::std(xg::ones({1})).item<float>() != xg::std(xg::ones({1})).item<float>());  // NaN, as PyTorch (n − 1 = 0)
+  CHECK_THROWS_AS(xg::argmax(e), xg::Error);
+  CHECK_THROWS_AS(xg::multinomial(xg::zeros({0}), 1), xg::Error);
+  CHECK_THROWS_AS(xg::select(s, 0, 0), xg::Error);
+  CHECK_THROWS_AS(xg::one_hot(xg::zeros({0}, xg::kInt64)), xg::Error);
+}
