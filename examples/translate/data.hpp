@@ -255,4 +255,14 @@ inline Batch make_batch(const Encoded& e, const std::vector<int64_t>& idx) {
   return b;
 }
 
+// The training pairs as an xg::data dataset whose batches are padded Batch structs.
+struct PairBatches {
+  using BatchType = Batch;
+  const Encoded* pairs;
+  Batch get_batch(const std::vector<size_t>& idx) const {
+    return make_batch(*pairs, std::vector<int64_t>(idx.begin(), idx.end()));
+  }
+  std::optional<size_t> size() const { return pairs->src.size(); }
+};
+
 }  // namespace translate

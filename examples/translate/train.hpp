@@ -11,6 +11,7 @@
 #include <optional>
 #include <sstream>
 
+#include "common/epoch_sampler.hpp"
 #include "common/plot.hpp"
 #include "common/trainer.hpp"
 #include "translate/bleu.hpp"
@@ -144,24 +145,21 @@ class Trainer : private ex::AdamWWarmupCosine, public ex::Trainer {
     return (static_cast<int64_t>(d.train.src.size()) + o.batch - 1) / o.batch;
   }
 
+  // Batches come from the data loader: its worker pads the next batches while this thread trains.
+  // The data order of an epoch is a function of (seed, epoch) (ex::EpochSampler), so a step — also
+  // the first step of a resumed run, mid-epoch — starts the loader where that step's batch is.
   ex::StepResult train_step(int64_t step) override {
-    const std::vector<int64_t> order = epoch_order(epoch_of(step));
-    const auto first = order.begin() + position_of(step) * o_.batch;
-    std::vector<int64_t> idx(first, first + std::min<int64_t>(o_.batch, order.end() - first));
-    Batch b = make_batch(d_.train, idx);
+    if (step != next_step_ || position_of(step) == 0) {
+      loader_->sampler().start(epoch_of(step), static_cast<size_t>(position_of(step) * o_.batch));
+      batch_.emplace(loader_->begin());
+    } else {
+      ++*batch_;
+    }
+    next_step_ = step + 1;
+    const Batch& b = **batch_;
     xg::Tensor logits = model_(b);
     return {xg::cross_entropy(logits.reshape({-1, logits.size(2)}), b.tgt_out.reshape({-1}), loss_options_),
             static_cast<double>(b.tgt_tokens)};
-  }
-
-  // The data order of an epoch is a function of (seed, epoch): resuming needs only the step.
-  std::vector<int64_t> epoch_order(int64_t epoch) const {
-    std::vector<int64_t> order(d_.train.src.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::seed_seq seq{o_.seed, static_cast<uint64_t>(epoch)};
-    std::mt19937_64 rng(seq);
-    std::shuffle(order.begin(), order.end(), rng);
-    return order;
   }
 
   ex::Validation validate() override {
@@ -203,10 +201,16 @@ class Trainer : private ex::AdamWWarmupCosine, public ex::Trainer {
     t95_ = ex::counter(c, "t95"), t99_ = ex::counter(c, "t99");
   }
 
+  using Loader = xg::data::StatelessDataLoader<PairBatches, ex::EpochSampler>;
   Seq2Seq& model_;
   const Dataset& d_;
   TrainOptions o_;
   xg::CrossEntropyLossOptions loss_options_;
+  std::unique_ptr<Loader> loader_ = xg::data::make_data_loader(
+      PairBatches{&d_.train}, ex::EpochSampler(d_.train.src.size(), o_.seed),
+      xg::data::DataLoaderOptions(static_cast<size_t>(o_.batch)).workers(1).max_jobs(2));
+  std::optional<Loader::Iterator> batch_;
+  int64_t next_step_ = -1;
   Evaluation last_;
   double t95_ = -1, t99_ = -1;  // seconds to 95% and 99% validation exact (-1: not yet)
 };

@@ -85,6 +85,8 @@ class StatelessDataLoader {
   Iterator end() { return Iterator(this, requests_.size()); }
 
   const DataLoaderOptions& options() const { return options_; }
+  // The sampler, to steer the next epoch (a resumed run starting mid-epoch, a distributed shard).
+  Sampler& sampler() { return sampler_; }
   // Batches in the current (or last) epoch.
   size_t batches_per_epoch() const { return requests_.size(); }
 
