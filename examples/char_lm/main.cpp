@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <optional>
+#include <random>
 #include <sstream>
 
 #include "char_lm/model.hpp"
@@ -81,6 +83,50 @@ CharVocab read_vocab(const fs::path& path) {
   return CharVocab(utf8_decode(read_text(path.string())));
 }
 
+// Windows of the text as an xg::data dataset: a batch of start positions becomes (input, next
+// characters), each (B, T).
+struct Windows {
+  using BatchType = xg::data::Example<>;
+  const std::vector<int64_t>* text;
+  int64_t T;
+  BatchType get_batch(const std::vector<size_t>& starts) const {
+    std::vector<int64_t> xs, ys;
+    xs.reserve(starts.size() * static_cast<size_t>(T)), ys.reserve(starts.size() * static_cast<size_t>(T));
+    for (size_t start : starts) {
+      const auto s = text->begin() + static_cast<std::ptrdiff_t>(start);
+      xs.insert(xs.end(), s, s + T);
+      ys.insert(ys.end(), s + 1, s + T + 1);
+    }
+    const auto B = static_cast<int64_t>(starts.size());
+    return {xg::tensor(xs).reshape({B, T}), xg::tensor(ys).reshape({B, T})};
+  }
+  std::optional<size_t> size() const { return text->size() - static_cast<size_t>(T); }
+};
+
+// The starts of each step's windows, drawn from (seed, step): one batch per step, from the step
+// given to start() to the end of its epoch.
+class StepWindows : public xg::data::samplers::Sampler {
+ public:
+  StepWindows(uint64_t seed, size_t batch, size_t starts) : seed_(seed), batch_(batch), starts_(starts) {}
+  void start(int64_t first_step, int64_t end_step) { first_ = first_step, end_ = end_step; }
+  void reset(std::optional<size_t> = std::nullopt) override { step_ = first_; }
+  std::optional<std::vector<size_t>> next(size_t n) override {
+    if (step_ >= end_) return std::nullopt;
+    XG_CHECK(n == batch_, "StepWindows: batches of ", batch_, " windows, asked for ", n);
+    std::seed_seq seq{seed_, static_cast<uint64_t>(step_++)};
+    std::mt19937_64 rng(seq);
+    std::uniform_int_distribution<int64_t> start(0, static_cast<int64_t>(starts_) - 1);
+    std::vector<size_t> out(n);
+    for (auto& s : out) s = static_cast<size_t>(start(rng));
+    return out;
+  }
+
+ private:
+  uint64_t seed_;
+  size_t batch_, starts_;
+  int64_t first_ = 0, end_ = 0, step_ = 0;
+};
+
 // Next-character prediction on random windows of the training text, on the shared loop; validation
 // scores the held-out end of the text.
 class Trainer : private ex::AdamWWarmupCosine, public ex::Trainer {
@@ -131,21 +177,20 @@ class Trainer : private ex::AdamWWarmupCosine, public ex::Trainer {
     return std::max<int64_t>(1, static_cast<int64_t>(train_chars) / (o.train.batch * o.model.context));
   }
 
-  // The windows of a step are a function of (seed, step): resuming needs only the step.
+  // Batches come from the data loader (a worker cuts the next windows while this thread trains).
+  // The windows of a step are a function of (seed, step) (StepWindows): resuming needs only the step.
   ex::StepResult train_step(int64_t step) override {
-    std::seed_seq seq{o_.train.seed, static_cast<uint64_t>(step)};
-    std::mt19937_64 rng(seq);
-    const int64_t T = o_.model.context, B = o_.train.batch;
-    std::uniform_int_distribution<int64_t> start(0, static_cast<int64_t>(train_.size()) - T - 1);
-    std::vector<int64_t> xs, ys;
-    xs.reserve(static_cast<size_t>(B * T)), ys.reserve(static_cast<size_t>(B * T));
-    for (int64_t b = 0; b < B; ++b) {
-      const auto s = train_.begin() + start(rng);
-      xs.insert(xs.end(), s, s + T);
-      ys.insert(ys.end(), s + 1, s + T + 1);
+    if (step != next_step_ || position_of(step) == 0) {
+      loader_->sampler().start(step, step - position_of(step) + steps_per_epoch(train_.size(), o_));
+      batch_.emplace(loader_->begin());
+    } else {
+      ++*batch_;
     }
-    xg::Tensor logits = model_(xg::tensor(xs).reshape({B, T}));
-    return {xg::cross_entropy(logits.reshape({-1, o_.model.vocab}), xg::tensor(ys)), static_cast<double>(B * T)};
+    next_step_ = step + 1;
+    const xg::data::Example<>& b = **batch_;
+    xg::Tensor logits = model_(b.data);
+    return {xg::cross_entropy(logits.reshape({-1, o_.model.vocab}), b.target.reshape({-1})),
+            static_cast<double>(b.target.numel())};
   }
 
   ex::Validation validate() override {
@@ -165,10 +210,17 @@ class Trainer : private ex::AdamWWarmupCosine, public ex::Trainer {
     ex::write_svg(run_dir_ + "/curves.svg", {loss, bits}, 2);
   }
 
+  using Loader = xg::data::StatelessDataLoader<Windows, StepWindows>;
   GPT& model_;
   std::vector<int64_t> train_, valid_;
   const Options& o_;
   std::string run_dir_;
+  std::unique_ptr<Loader> loader_ = xg::data::make_data_loader(
+      Windows{&train_, o_.model.context},
+      StepWindows(o_.train.seed, static_cast<size_t>(o_.train.batch), train_.size() - static_cast<size_t>(o_.model.context)),
+      xg::data::DataLoaderOptions(static_cast<size_t>(o_.train.batch)).workers(1).max_jobs(2));
+  std::optional<Loader::Iterator> batch_;
+  int64_t next_step_ = -1;
   double last_valid_ = 0;
 };
 
