@@ -11,6 +11,8 @@ struct Case {
   std::function<xg::TensorList()> inputs;
 };
 
+using namespace xg::indexing;
+
 std::vector<Case> cases() {
   using L = xg::TensorList;
   auto pos = [](xg::Shape s) { return rnd_in(s, 0.5, 2.0); };
@@ -195,6 +197,19 @@ std::vector<Case> cases() {
          xg::Tensor idx = xg::tensor({1, 0, 0, 1, 1, 0}).reshape({2, 3});
          return xg::scatter(i[0], 0, idx, i[1]) * xg::scatter_add(i[0], 0, idx, i[1]);
        }, [] { return L{rnd({2, 3}), rnd({3, 4})}; }},
+      {"gather, scatter, scatter_add along every dim of a 3-d tensor", [](const L& i) {
+         xg::Tensor out = xg::zeros({}, xg::kFloat64);
+         for (int64_t d : {0, 1, -1}) {
+           xg::Shape s = i[0].sizes();
+           const int64_t n = s[d < 0 ? d + 3 : d];
+           std::vector<int64_t> v(12);
+           for (int64_t k = 0; k < 12; ++k) v[k] = (k * (d + 5)) % n;  // repeats in every dim
+           xg::Tensor idx = xg::tensor(v).reshape({2, 3, 2});
+           out = out + (xg::gather(i[0], d, idx) * xg::scatter(i[0], d, idx, i[1]).index({Slice(None, 2), Slice(None, 3), Slice(None, 2)})).sum() +
+                 (xg::scatter_add(i[0], d, idx, i[1]) * i[0]).sum();
+         }
+         return out;
+       }, [] { return L{rnd({3, 4, 3}), rnd({2, 3, 2})}; }},
       {"normal is mean + std·eps (seeded)", [](const L& i) {
          xg::manual_seed(7);
          return xg::normal(i[0], i[1]);
