@@ -38,6 +38,26 @@ static void BM_OpOverheadForward(benchmark::State& state) {
 }
 BENCHMARK(BM_OpOverheadForward)->Unit(benchmark::kMicrosecond);
 
+// The same inference loop (views, in-place updates, small ops) under NoGradGuard and under
+// InferenceMode, which skips version counting and view tracking for the tensors it makes.
+template <class Guard>
+static void inference_loop(benchmark::State& state) {
+  xg::Tensor w = xg::randn({16, 16});
+  for (auto _ : state) {
+    Guard guard;
+    xg::Tensor h = xg::ones({4, 16});
+    for (int i = 0; i < 25; ++i) {
+      h = xg::matmul(h, w).reshape({2, 32}).view({4, 16});
+      h.mul_(0.5).add_(1.0);
+    }
+    benchmark::DoNotOptimize(h.raw_data());
+  }
+}
+static void BM_InferenceNoGradGuard(benchmark::State& state) { inference_loop<xg::NoGradGuard>(state); }
+static void BM_InferenceMode(benchmark::State& state) { inference_loop<xg::InferenceMode>(state); }
+BENCHMARK(BM_InferenceNoGradGuard)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_InferenceMode)->Unit(benchmark::kMicrosecond);
+
 // matmul forward + backward (3 GEMMs) against the same 3 raw sgemm calls.
 static void BM_MatmulFwdBwd(benchmark::State& state) {
   const int64_t n = state.range(0);
