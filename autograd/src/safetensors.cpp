@@ -25,8 +25,9 @@ constexpr int kMaxDepth = 16;
 struct Json {
   enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
   std::string text;  // String: the decoded string; Number: its literal
-  std::vector<Json> items;
-  std::vector<std::pair<std::string, Json>> members;
+  std::vector<Json> items;       // Array: the elements; Object: the members' values
+  std::vector<std::string> keys;  // Object: the members' keys (a vector of pair<string, Json> would
+                                  // need Json complete here)
 };
 
 class JsonReader {
@@ -73,7 +74,8 @@ class JsonReader {
         std::string key = string();
         if (!keys.insert(key).second) fail(str("duplicate key \"", key, "\"").c_str());
         expect(':');
-        v.members.emplace_back(std::move(key), value(depth + 1));
+        v.keys.push_back(std::move(key));
+        v.items.push_back(value(depth + 1));
       } while (eat(','));
       expect('}');
     } else if (c == '[') {
@@ -323,23 +325,25 @@ NamedTensors from_safetensors_bytes(const std::string& b, const std::string& wha
     uint64_t begin, end;
   };
   std::vector<Entry> entries;
-  for (const auto& [name, v] : doc.members) {
+  for (size_t m = 0; m < doc.keys.size(); ++m) {
+    const std::string& name = doc.keys[m];
+    const Json& v = doc.items[m];
     if (name == "__metadata__") {
       XG_CHECK(v.kind == Json::Object, what, ": __metadata__ must be an object of strings");
-      for (const auto& [k, s] : v.members) {
-        XG_CHECK(s.kind == Json::String, what, ": __metadata__ value for \"", k, "\" must be a string");
-        if (metadata) (*metadata)[k] = s.text;
+      for (size_t k = 0; k < v.keys.size(); ++k) {
+        XG_CHECK(v.items[k].kind == Json::String, what, ": __metadata__ value for \"", v.keys[k], "\" must be a string");
+        if (metadata) (*metadata)[v.keys[k]] = v.items[k].text;
       }
       continue;
     }
     const std::string field = str("tensor '", name, "'");
     XG_CHECK(v.kind == Json::Object, what, ": ", field, " must be an object");
     const Json *dtype = nullptr, *shape = nullptr, *offsets = nullptr;
-    for (const auto& [k, m] : v.members) {
-      if (k == "dtype") dtype = &m;
-      else if (k == "shape") shape = &m;
-      else if (k == "data_offsets") offsets = &m;
-      else throw Error(str(what, ": ", field, " has an unknown field \"", k, "\""));
+    for (size_t k = 0; k < v.keys.size(); ++k) {
+      if (v.keys[k] == "dtype") dtype = &v.items[k];
+      else if (v.keys[k] == "shape") shape = &v.items[k];
+      else if (v.keys[k] == "data_offsets") offsets = &v.items[k];
+      else throw Error(str(what, ": ", field, " has an unknown field \"", v.keys[k], "\""));
     }
     XG_CHECK(dtype && shape && offsets, what, ": ", field, " needs dtype, shape and data_offsets");
     XG_CHECK(dtype->kind == Json::String, what, ": ", field, " dtype must be a string");
