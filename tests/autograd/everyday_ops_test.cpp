@@ -64,6 +64,12 @@ TEST_CASE("std, var unbiased flag, norms", "[ops]") {
   CHECK(xg::var(x, true).item<double>() == Approx(5.0 / 3.0));
   CHECK(xg::var(x, false).item<double>() == Approx(1.25));
   CHECK(xg::std(x).item<double>() == Approx(std::sqrt(5.0 / 3.0)));
+  // a braced list is dims, an integer the correction (torch.var(x, dim=1) vs torch.var(x, unbiased))
+  xg::Tensor m = xg::randn({3, 4}, xg::kFloat64);
+  CHECK(xg::var(m, {1}).sizes() == xg::Shape{3});
+  CHECK(xg::std(m, {0}, 0, true).sizes() == xg::Shape{1, 4});
+  CHECK(xg::var(m, 0).sizes() == xg::Shape{});
+  CHECK(xg::allclose(xg::var(m, {1}), m.var({1})));
   CHECK(xg::norm(x).item<double>() == Approx(std::sqrt(30.0)));
   CHECK(xg::norm(x, 1).item<double>() == 10.0);
   CHECK(xg::norm(x, INFINITY).item<double>() == 4.0);

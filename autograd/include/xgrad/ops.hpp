@@ -78,6 +78,13 @@ Tensor var(const Tensor& x, const Shape& dims, int64_t correction = 1, bool keep
 // correction 1 is the unbiased estimate (libtorch's unbiased=true; a bool converts to it), 0 the biased one.
 Tensor std(const Tensor& x, int64_t correction = 1);
 Tensor std(const Tensor& x, const Shape& dims, int64_t correction = 1, bool keepdim = false);
+// var(x, {1}) and std(x, {1}) reduce dim 1: without these, a braced list would pick the correction.
+inline Tensor var(const Tensor& x, std::initializer_list<int64_t> dims, int64_t correction = 1, bool keepdim = false) {
+  return var(x, Shape(dims), correction, keepdim);
+}
+inline Tensor std(const Tensor& x, std::initializer_list<int64_t> dims, int64_t correction = 1, bool keepdim = false) {
+  return std(x, Shape(dims), correction, keepdim);
+}
 // Vector p-norm over dims (all when empty): p = 2, 1, any p > 0, INFINITY (max |x|), -INFINITY
 // (min |x|) or 0 (count of non-zeros). The gradient at a zero norm is 0, as PyTorch's.
 Tensor norm(const Tensor& x, double p = 2.0);
