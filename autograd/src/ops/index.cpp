@@ -61,6 +61,16 @@ void check_gather_shapes(const Tensor& x, int64_t dim, const Tensor& index, cons
              " is larger than the tensor ", x.sizes(), " apart from dimension ", dim);
 }
 
+// The checks gather and the scatters share: a defined tensor, an Int64 index of as many dims that fits
+// it outside `dim`. Returns the wrapped dim.
+int64_t checked_gather_dim(const Tensor& x, int64_t dim0, const Tensor& index, const char* op) {
+  XG_CHECK(x.defined(), op, ": input is undefined");
+  check_index(index, op);
+  int64_t dim = wrap_dim(dim0, x.dim(), op);
+  check_gather_shapes(x, dim, index, op);
+  return dim;
+}
+
 // The part of src that index addresses: src may be larger than index in any dim (PyTorch's rule).
 Tensor src_at_index(const Tensor& src, const Tensor& index, const char* op) {
   XG_CHECK(src.dim() == index.dim(), op, ": src ", src.sizes(), " must have as many dims as index ", index.sizes());
@@ -127,10 +137,7 @@ Tensor index_add(const Tensor& self, int64_t dim0, const Tensor& index, const Te
 }
 
 Tensor gather(const Tensor& x, int64_t dim0, const Tensor& index) {
-  XG_CHECK(x.defined(), "gather: input is undefined");
-  check_index(index, "gather");
-  int64_t dim = wrap_dim(dim0, x.dim(), "gather");
-  check_gather_shapes(x, dim, index, "gather");
+  const int64_t dim = checked_gather_dim(x, dim0, index, "gather");
   Tensor out = empty(index.sizes(), x.dtype());
   dispatch(x.dtype(), [&]<class T>() {
     const T* src = x.data_ptr<T>();
@@ -143,10 +150,8 @@ Tensor gather(const Tensor& x, int64_t dim0, const Tensor& index) {
 }
 
 Tensor scatter_add(const Tensor& self, int64_t dim0, const Tensor& index, const Tensor& src0) {
-  XG_CHECK(self.defined() && src0.defined(), "scatter_add: self or src is undefined");
-  check_index(index, "scatter_add");
-  int64_t dim = wrap_dim(dim0, self.dim(), "scatter_add");
-  check_gather_shapes(self, dim, index, "scatter_add");
+  XG_CHECK(src0.defined(), "scatter_add: src is undefined");
+  const int64_t dim = checked_gather_dim(self, dim0, index, "scatter_add");
   Tensor src = src_at_index(src0, index, "scatter_add").to(self.dtype());
   Tensor out = detail::alias(self, self.sizes()).clone();
   dispatch_numeric(self.dtype(), "scatter_add", [&]<class T>() {
@@ -162,10 +167,8 @@ Tensor scatter_add(const Tensor& self, int64_t dim0, const Tensor& index, const 
 // Writes, last one winning where an index repeats; overwritten elements (of self, and of src where an
 // index repeats) get no gradient.
 Tensor scatter(const Tensor& self, int64_t dim0, const Tensor& index, const Tensor& src0) {
-  XG_CHECK(self.defined() && src0.defined(), "scatter: self or src is undefined");
-  check_index(index, "scatter");
-  int64_t dim = wrap_dim(dim0, self.dim(), "scatter");
-  check_gather_shapes(self, dim, index, "scatter");
+  XG_CHECK(src0.defined(), "scatter: src is undefined");
+  const int64_t dim = checked_gather_dim(self, dim0, index, "scatter");
   Tensor src = src_at_index(src0, index, "scatter").to(self.dtype());
   Tensor out = detail::alias(self, self.sizes()).clone();
   // Which src elements survive (the last write to each position): only they get a gradient.
@@ -188,10 +191,7 @@ Tensor scatter(const Tensor& self, int64_t dim0, const Tensor& index, const Tens
 }
 
 Tensor scatter(const Tensor& self, int64_t dim0, const Tensor& index, double value) {
-  XG_CHECK(self.defined(), "scatter: self is undefined");
-  check_index(index, "scatter");
-  int64_t dim = wrap_dim(dim0, self.dim(), "scatter");
-  check_gather_shapes(self, dim, index, "scatter");
+  const int64_t dim = checked_gather_dim(self, dim0, index, "scatter");
   Tensor out = detail::alias(self, self.sizes()).clone();
   dispatch(self.dtype(), [&]<class T>() {
     T* dst = out.data_ptr<T>();
