@@ -230,13 +230,10 @@ struct DiskType {
 constexpr DiskType kDiskTypes[] = {{"F32", 4, kFloat32}, {"F64", 8, kFloat64}, {"I64", 8, kInt64},
                                    {"BOOL", 1, kBool},   {"BF16", 2, kFloat32}, {"F16", 2, kFloat32}};
 
+// The name a dtype is written under: its first entry in the table above.
 const char* disk_name(ScalarType t) {
-  switch (t) {
-    case kFloat32: return "F32";
-    case kFloat64: return "F64";
-    case kInt64: return "I64";
-    case kBool: return "BOOL";
-  }
+  for (const DiskType& d : kDiskTypes)
+    if (d.dtype == t) return d.name;
   return "?";
 }
 

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "kernels/elementwise.hpp"
+#include "ops/index_put.hpp"
 #include "dims.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/record.hpp"
@@ -171,19 +172,19 @@ Tensor scatter(const Tensor& self, int64_t dim0, const Tensor& index, const Tens
   const int64_t dim = checked_gather_dim(self, dim0, index, "scatter");
   Tensor src = src_at_index(src0, index, "scatter").to(self.dtype());
   Tensor out = detail::alias(self, self.sizes()).clone();
-  // Which src elements survive (the last write to each position): only they get a gradient.
-  std::vector<int64_t> writer(static_cast<size_t>(self.numel()), -1);
+  // Where each src element went: the last write to a position survives and alone gets a gradient
+  // (the rule index_put uses too).
+  Tensor pos = empty(index.sizes(), kInt64);
+  int64_t* where_to = pos.data_ptr<int64_t>();
   dispatch(self.dtype(), [&]<class T>() {
     T* dst = out.data_ptr<T>();
     const T* s = src.data_ptr<T>();
     for_each_indexed(index, self.sizes(), dim, "scatter", [&](int64_t i, int64_t off) {
       dst[off] = s[i];
-      writer[off] = i;
+      where_to[i] = off;
     });
   });
-  Tensor survives = zeros(index.sizes(), kBool);
-  for (int64_t w : writer)
-    if (w >= 0) survives.data_ptr<bool>()[w] = true;
+  const Tensor survives = detail::last_writes(pos, self.numel(), false);
   return record("ScatterBackward", {self, src}, out, {index, survives}, [dim](const BackwardCtx& c) -> TensorList {
     return {c.needs_input_grad(0) ? scatter(c.grad, dim, c.saved[0], 0.0) : Tensor(),
             c.needs_input_grad(1) ? where(c.saved[1], gather(c.grad, dim, c.saved[0]), 0.0) : Tensor()};
