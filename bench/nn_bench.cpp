@@ -55,3 +55,27 @@ static void BM_EncoderLayer(benchmark::State& state) {  // d 256, 4 heads, ffn 1
   });
 }
 BENCHMARK(BM_EncoderLayer)->Unit(benchmark::kMillisecond);
+
+// Attention alone, as issue 13 measures it: batch 1, 8 heads, head dim 64, causal, forward +
+// backward; the fused op against the composite formula (what xgrad ran before, and what PyTorch
+// 1.13 runs: it has no fused attention). The sequence length sweep with memory is
+// scripts/attention_sweep.sh.
+static void attention_bench(benchmark::State& state, bool fused) {
+  const int64_t T = state.range(0);
+  xg::Tensor q = xg::randn({1, 8, T, 64}).requires_grad_(), k = xg::randn({1, 8, T, 64}).requires_grad_();
+  xg::Tensor v = xg::randn({1, 8, T, 64}).requires_grad_(), g = xg::randn({1, 8, T, 64});
+  for (auto _ : state) {
+    xg::Tensor out = fused ? xg::scaled_dot_product_attention(q, k, v, {}, 0.0, true)
+                           : std::get<0>(xg::_scaled_dot_product_attention_math(q, k, v, {}, 0.0, true));
+    out.backward(g);
+    q.set_grad({}), k.set_grad({}), v.set_grad({});
+  }
+  // Matrix-product FLOPs: forward q·kᵀ and P·v, backward four more, each 2·T²·64 per head; causal
+  // halves the fused op's work but not the composite's.
+  state.counters["GFLOPs"] = benchmark::Counter(6.0 * 2 * T * T * 64 * 8 * (fused ? 0.5 : 1.0) / 1e9,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+static void BM_AttentionFused(benchmark::State& state) { attention_bench(state, true); }
+static void BM_AttentionComposite(benchmark::State& state) { attention_bench(state, false); }
+BENCHMARK(BM_AttentionFused)->Arg(128)->Arg(1024)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AttentionComposite)->Arg(128)->Arg(1024)->Unit(benchmark::kMillisecond);

@@ -1,6 +1,7 @@
 #include "xgrad/nn/attention.hpp"
 
 #include <cmath>
+#include <type_traits>
 
 #include "xgrad/nn/init.hpp"
 #include "xgrad/ops.hpp"
@@ -32,27 +33,8 @@ Tensor masked_softmax(const Tensor& X, const Tensor& valid_lens) {
 std::pair<Tensor, Tensor> scaled_dot_product_attention_with_weights(const Tensor& q, const Tensor& k, const Tensor& v,
                                                                     const Tensor& attn_mask, double dropout_p,
                                                                     bool is_causal) {
-  XG_CHECK(q.defined() && k.defined() && v.defined(), "scaled_dot_product_attention: q, k or v is undefined");
-  XG_CHECK(q.dim() >= 2 && k.dim() >= 2 && v.dim() >= 2 && q.sizes().back() == k.sizes().back() &&
-               k.sizes()[k.dim() - 2] == v.sizes()[v.dim() - 2],
-           "scaled_dot_product_attention: shapes q ", q.sizes(), ", k ", k.sizes(), ", v ", v.sizes(),
-           " don't fit (..., L, E), (..., S, E), (..., S, Ev)");
-  const int64_t L = q.sizes()[q.dim() - 2], S = k.sizes()[k.dim() - 2];
-  Tensor scores = matmul_t(q, k, false, true) * (1.0 / std::sqrt(static_cast<double>(q.sizes().back())));
-  check_mask(attn_mask, "scaled_dot_product_attention", "attn_mask");
-  if (is_causal) scores = masked_fill(scores, ~tril(ones({L, S}, kBool)), -INFINITY);
-  if (attn_mask.defined()) {
-    if (attn_mask.dtype() == kBool) scores = masked_fill(scores, ~attn_mask, -INFINITY);
-    else scores = scores + attn_mask;
-  }
-  Tensor w = softmax(scores, -1);
-  if (dropout_p > 0) w = dropout(w, dropout_p, true);
-  return {matmul(w, v), w};
-}
-
-Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
-                                    double dropout_p, bool is_causal) {
-  return scaled_dot_product_attention_with_weights(q, k, v, attn_mask, dropout_p, is_causal).first;
+  auto [out, w] = _scaled_dot_product_attention_math(q, k, v, attn_mask, dropout_p, is_causal);
+  return {out, w};
 }
 
 // ---------------------------------------------------------------- d2l attention modules
@@ -157,33 +139,86 @@ KeyValue MultiheadAttentionImpl::project_key_value(const Tensor& key, const Tens
   return project({}, key, value).second;
 }
 
+namespace {
+// True when mask (L, S) is the causal pattern — key j masked exactly where j > i — as a Bool mask
+// (true = masked) or a float one (−inf and 0, generate_square_subsequent_mask's): attention can
+// then skip the masked tiles instead of reading the mask (PyTorch 2 detects it the same way).
+bool is_causal_mask(const Tensor& mask) {
+  if (!mask.defined() || mask.dim() != 2 || mask.requires_grad()) return false;
+  const int64_t L = mask.sizes()[0], S = mask.sizes()[1];
+  auto check = [&](const auto* m) {
+    for (int64_t i = 0; i < L; ++i)
+      for (int64_t j = 0; j < S; ++j) {
+        const auto x = m[i * S + j];
+        using X = std::decay_t<decltype(x)>;
+        const bool want = j > i;
+        if constexpr (std::is_same_v<X, bool>) {
+          if (x != want) return false;
+        } else if (want ? x != -INFINITY : x != 0) {
+          return false;
+        }
+      }
+    return true;
+  };
+  switch (mask.dtype()) {
+    case kBool: return check(mask.data_ptr<bool>());
+    case kFloat32: return check(mask.data_ptr<float>());
+    case kFloat64: return check(mask.data_ptr<double>());
+    default: return false;
+  }
+}
+
+// MultiheadAttention's masks (Bool: true = masked; float: added) as one scaled_dot_product_attention
+// mask (Bool: true = may attend; float: added), broadcasting (B, H, L, S).
+Tensor merge_masks(const Tensor& attn_mask, const Tensor& key_padding_mask, ScalarType dtype) {
+  const Tensor &a = attn_mask, &k = key_padding_mask;
+  if (!a.defined() && !k.defined()) return {};
+  const bool boolean = (!a.defined() || a.dtype() == kBool) && (!k.defined() || k.dtype() == kBool);
+  if (boolean) return !a.defined() ? ~k : !k.defined() ? ~a : ~(a | k);
+  auto additive = [dtype](const Tensor& m) {
+    return m.dtype() == kBool ? masked_fill(zeros(m.sizes(), dtype), m, -INFINITY) : m.to(dtype);
+  };
+  return !a.defined() ? additive(k) : !k.defined() ? additive(a) : additive(a) + additive(k);
+}
+}  // namespace
+
+// Without weights to return, attention is the fused op: memory linear in L and S, causal masks
+// recognised and skipped tile by tile. With them, the composite formula (its weights are the
+// (B, H, L, S) tensor the caller asked for).
 std::pair<Tensor, Tensor> MultiheadAttentionImpl::attend(const Tensor& q, const KeyValue& kv,
                                                          const Tensor& key_padding_mask, const Tensor& attn_mask,
                                                          bool need_weights, bool average_attn_weights) {
   const int64_t B = q.sizes()[0], H = q.sizes()[1], L = q.sizes()[2], S = kv.k.sizes()[2];
-  Tensor scores = matmul_t(q, kv.k, false, true) * (1.0 / std::sqrt(static_cast<double>(head_dim)));
   check_mask(attn_mask, "MultiheadAttention", "attn_mask");
   check_mask(key_padding_mask, "MultiheadAttention", "key_padding_mask");
+  Tensor am, kpm;
   if (attn_mask.defined()) {
     bool ok2 = attn_mask.dim() == 2 && attn_mask.sizes() == Shape{L, S};
     bool ok3 = attn_mask.dim() == 3 && attn_mask.sizes() == Shape{B * H, L, S};
     XG_CHECK(ok2 || ok3, "MultiheadAttention: attn_mask of shape ", attn_mask.sizes(), " should be (L, S) = [", L,
              ", ", S, "] or (batch·num_heads, L, S) = [", B * H, ", ", L, ", ", S, "]");
-    Tensor m = ok3 ? attn_mask.reshape({B, H, L, S}) : attn_mask;
-    scores = m.dtype() == kBool ? masked_fill(scores, m, -INFINITY) : scores + m.to(scores.dtype());
+    am = ok3 ? attn_mask.reshape({B, H, L, S}) : attn_mask;
   }
   if (key_padding_mask.defined()) {
     XG_CHECK(key_padding_mask.sizes() == Shape({B, S}), "MultiheadAttention: key_padding_mask of shape ",
              key_padding_mask.sizes(), " should be (batch, S) = [", B, ", ", S, "]");
-    Tensor m = key_padding_mask.reshape({B, 1, 1, S});
-    scores = m.dtype() == kBool ? masked_fill(scores, m, -INFINITY) : scores + m.to(scores.dtype());
+    kpm = key_padding_mask.reshape({B, 1, 1, S});
   }
-  Tensor w = softmax(scores, -1);
-  if (is_training() && options.dropout() > 0) w = dropout(w, options.dropout(), true);
-  Tensor out = matmul(w, kv.v).permute({0, 2, 1, 3}).reshape({B, L, options.embed_dim()});
-  Tensor weights;
-  if (need_weights) weights = average_attn_weights ? mean(w, {1}) : w;
-  return {out_proj(out), weights};
+  const double p = is_training() ? options.dropout() : 0.0;
+  Tensor out, weights;
+  if (!need_weights) {
+    const bool causal = is_causal_mask(am);
+    out = scaled_dot_product_attention(q, kv.k, kv.v, merge_masks(causal ? Tensor() : am, kpm, q.dtype()), p, causal);
+  } else {
+    Tensor scores = matmul_t(q, kv.k, false, true) * (1.0 / std::sqrt(static_cast<double>(head_dim)));
+    for (const Tensor& m : {am, kpm})
+      if (m.defined()) scores = m.dtype() == kBool ? masked_fill(scores, m, -INFINITY) : scores + m.to(scores.dtype());
+    Tensor w = softmax(scores, -1);
+    if (p > 0) w = dropout(w, p, true);
+    out = matmul(w, kv.v);
+    weights = average_attn_weights ? mean(w, {1}) : w;
+  }
+  return {out_proj(out.permute({0, 2, 1, 3}).reshape({B, L, options.embed_dim()})), weights};
 }
 
 std::pair<Tensor, Tensor> MultiheadAttentionImpl::forward(const Tensor& query, const Tensor& key, const Tensor& value,

@@ -199,6 +199,24 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
                   const Tensor& bias = {}, double eps = 1e-5);
 // Zeroes each element with probability p and scales the rest by 1/(1-p) when train is true.
 Tensor dropout(const Tensor& x, double p = 0.5, bool train = true);
+// softmax(scale·q·kᵀ + mask)·v over the last two dims (PyTorch 2's signature): q (..., L, E),
+// k (..., S, E), v (..., S, Ev), leading dims broadcast; scale defaults to 1/√E. attn_mask broadcasts
+// to (..., L, S): Bool (true = may attend) or floating (added). is_causal: key j ≤ query i only
+// (may be combined with attn_mask, which PyTorch refuses). dropout_p applies to the weights.
+// Fused (FlashAttention-2 on the CPU): memory linear in L and S; a row whose keys are all masked
+// gives 0 and gradient 0, not NaN. Its dropout mask comes from Philox keyed by one draw of the
+// global generator; a float mask that requires grad, and backward under create_graph, take the
+// composite formula.
+Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
+                                    const Tensor& attn_mask = {}, double dropout_p = 0.0, bool is_causal = false,
+                                    std::optional<double> scale = std::nullopt);
+// The composite formula, returning (output, weights after dropout). dropout_mask: an optional Bool
+// keep mask of the weights' shape, used instead of a fresh draw (as PyTorch's, for tests).
+std::tuple<Tensor, Tensor> _scaled_dot_product_attention_math(const Tensor& query, const Tensor& key,
+                                                              const Tensor& value, const Tensor& attn_mask = {},
+                                                              double dropout_p = 0.0, bool is_causal = false,
+                                                              const Tensor& dropout_mask = {},
+                                                              std::optional<double> scale = std::nullopt);
 
 // ---- losses
 // BatchMean (sum / batch size) is kl_div's only: other losses refuse it.

@@ -1,6 +1,7 @@
 #include "kernels/gemm.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <xtensor-blas/xblas.hpp>
 
 #include "kernels/parallel.hpp"
@@ -17,13 +18,12 @@ namespace {
 // milliseconds). Large ones use every thread.
 void choose_threads(int64_t M, int64_t N, int64_t K) {
   static const int max_threads = openblas_get_num_threads();
-  thread_local int current = -1;
-  const int want = static_cast<double>(M) * N * K >= 512.0 * 512 * 512 ? max_threads : 1;
+  static std::atomic<int> current{-1};  // OpenBLAS's setting is process-wide, so is this record of it
+  // Products called from a chunk of our own pool (attention tiles) run on that thread alone.
+  const bool big = static_cast<double>(M) * N * K >= 512.0 * 512 * 512 && !in_parallel_region();
+  const int want = big ? max_threads : 1;
   if (want > 1) park_workers();  // our spinning workers would compete with BLAS's threads
-  if (want != current) {
-    openblas_set_num_threads(want);
-    current = want;
-  }
+  if (current.exchange(want, std::memory_order_relaxed) != want) openblas_set_num_threads(want);
 }
 }  // namespace
 

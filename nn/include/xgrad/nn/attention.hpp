@@ -5,6 +5,7 @@
 
 #include "xgrad/nn/linear.hpp"
 #include "xgrad/nn/module.hpp"
+#include "xgrad/ops.hpp"
 #include "xgrad/options.hpp"
 
 namespace xgrad::nn {
@@ -19,12 +20,10 @@ void check_mask(const Tensor& mask, const char* op, const char* argument);
 // Undefined valid_lens: a plain softmax. (d2l's masked_softmax.)
 Tensor masked_softmax(const Tensor& X, const Tensor& valid_lens);
 
-// softmax(q·kᵀ/√E + mask)·v over the last two dims, any leading batch dims.
-// attn_mask: Bool (true = may attend, as torch's scaled_dot_product_attention) or a float mask
-// added to the scores; broadcast to (..., L, S). is_causal: key j ≤ query i only.
-// dropout_p applies to the attention weights. Returns the output; weights via the overload.
-Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask = {},
-                                    double dropout_p = 0.0, bool is_causal = false);
+// The fused op (xgrad::scaled_dot_product_attention, ops.hpp), also reachable as nn's.
+using xgrad::scaled_dot_product_attention;
+// The composite formula, returning (output, weights): softmax(q·kᵀ/√E + mask) (after dropout),
+// as the fused op computes it; rows whose keys are all masked get weights 0.
 std::pair<Tensor, Tensor> scaled_dot_product_attention_with_weights(const Tensor& q, const Tensor& k, const Tensor& v,
                                                                     const Tensor& attn_mask = {}, double dropout_p = 0.0,
                                                                     bool is_causal = false);

@@ -1,0 +1,174 @@
+#include "kernels/flash_attention.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kernels/gemm.hpp"
+#include "kernels/parallel.hpp"
+#include "kernels/philox.hpp"
+#include "kernels/vec_math.hpp"
+
+namespace xgrad::kernels {
+
+namespace {
+
+// Query rows and keys per tile: a 64×64 score tile (16 KB in float32) and the q, k, v tiles of a
+// 64-wide head stay in L1/L2 while the four products of a step run over them.
+constexpr int64_t kBr = 64, kBc = 64;
+
+// Kept when the Philox word ≥ p·2³² (p = 1 keeps nothing: the threshold exceeds every word).
+uint64_t keep_threshold(double p) { return static_cast<uint64_t>(std::ldexp(p, 32)); }
+
+template <class T>
+struct Tiles {
+  const AttentionProblem<T>& p;
+  int64_t n;
+
+  // s (br×bc) = scale·q[i0:i0+br]·k[j0:j0+bc]ᵀ, then masked (−inf) or shifted by the mask.
+  void scores(int64_t i0, int64_t br, int64_t j0, int64_t bc, T* s) const {
+    gemm(false, true, br, bc, p.E, p.scale, p.q + (n * p.L + i0) * p.E, p.k + (n * p.S + j0) * p.E, T(0), s);
+    constexpr T ninf = -std::numeric_limits<T>::infinity();
+    if (p.causal)
+      for (int64_t r = 0; r < br; ++r)
+        for (int64_t c = std::max<int64_t>(0, i0 + r + 1 - j0); c < bc; ++c) s[r * bc + c] = ninf;
+    if (p.bool_mask) {
+      const bool* m = p.bool_mask + p.mask_offset[n] + i0 * p.mask_stride_l + j0 * p.mask_stride_s;
+      for (int64_t r = 0; r < br; ++r)
+        for (int64_t c = 0; c < bc; ++c)
+          if (!m[r * p.mask_stride_l + c * p.mask_stride_s]) s[r * bc + c] = ninf;
+    } else if (p.add_mask) {
+      const T* m = p.add_mask + p.mask_offset[n] + i0 * p.mask_stride_l + j0 * p.mask_stride_s;
+      for (int64_t r = 0; r < br; ++r)
+        for (int64_t c = 0; c < bc; ++c) s[r * bc + c] += m[r * p.mask_stride_l + c * p.mask_stride_s];
+    }
+  }
+
+  // z (br×bc): the dropout multipliers, 0 or 1/(1 − p).
+  void dropout(int64_t i0, int64_t br, int64_t j0, int64_t bc, T* z) const {
+    const Philox4x32 gen(p.seed);
+    const uint64_t threshold = keep_threshold(p.dropout_p);
+    const T kept = p.dropout_p >= 1 ? T(0) : static_cast<T>(1.0 / (1.0 - p.dropout_p));
+    for (int64_t r = 0; r < br; ++r) {
+      T* zr = z + r * bc;
+      gen.words(static_cast<uint64_t>((n * p.L + i0 + r) * p.S + j0), bc,
+                [&](int64_t c, uint32_t w) { zr[c] = w >= threshold ? kept : T(0); });
+    }
+  }
+};
+
+// Tasks split over the pool round-robin (task t on chunk t mod chunks): causal tiles differ in
+// cost, and each task writes its own rows, so the split never changes the result.
+void for_each_task(int64_t tasks, int64_t work_per_task, const std::function<void(int64_t)>& f) {
+  const int chunks = parallel_chunks(tasks, work_per_task);
+  parallel_for(tasks, chunks, [&](int c, int64_t, int64_t) {
+    for (int64_t t = c; t < tasks; t += chunks) f(t);
+  });
+}
+
+}  // namespace
+
+template <class T>
+void flash_attention_forward(const AttentionProblem<T>& p, T* out, T* lse) {
+  const int64_t L = p.L, S = p.S, Ev = p.Ev, row_tiles = (L + kBr - 1) / kBr;
+  const bool drop = p.dropout_p > 0;
+  for_each_task(p.N * row_tiles, kBr * S * (p.E + Ev), [&](int64_t task) {
+    const int64_t n = task / row_tiles, i0 = task % row_tiles * kBr, br = std::min(kBr, L - i0);
+    const Tiles<T> tiles{p, n};
+    std::vector<T> s(kBr * kBc), z(drop ? kBr * kBc : 0), acc(br * Ev, T(0)), m(br, -INFINITY), l(br, T(0));
+    // Causal: keys past the tile's last row are masked for all its rows — never computed.
+    const int64_t j_end = p.causal ? std::min(S, i0 + br) : S;
+    for (int64_t j0 = 0; j0 < j_end; j0 += kBc) {
+      const int64_t bc = std::min(kBc, j_end - j0);
+      tiles.scores(i0, br, j0, bc, s.data());
+      for (int64_t r = 0; r < br; ++r) {
+        T* row = s.data() + r * bc;
+        const T m_new = std::max(m[r], row_max(row, bc));
+        if (m_new == -INFINITY) {  // every key so far masked: nothing to add yet
+          std::fill(row, row + bc, T(0));
+          continue;
+        }
+        const T alpha = std::exp(m[r] - m_new);  // 0 on the first unmasked tile (m = −inf)
+        l[r] = l[r] * alpha + exp_shifted(row, row, bc, m_new);
+        m[r] = m_new;
+        if (alpha != T(1))
+          for (int64_t d = 0; d < Ev; ++d) acc[r * Ev + d] *= alpha;
+      }
+      if (drop) {  // the normaliser l sums the probabilities before dropout, as dropout(softmax(s))
+        tiles.dropout(i0, br, j0, bc, z.data());
+        for (int64_t e = 0; e < br * bc; ++e) s[e] *= z[e];
+      }
+      gemm(false, false, br, Ev, bc, T(1), s.data(), p.v + (n * S + j0) * Ev, T(1), acc.data());
+    }
+    for (int64_t r = 0; r < br; ++r) {
+      T* o = out + (n * L + i0 + r) * Ev;
+      const T inv = l[r] > 0 ? T(1) / l[r] : T(0);
+      for (int64_t d = 0; d < Ev; ++d) o[d] = acc[r * Ev + d] * inv;
+      lse[n * L + i0 + r] = l[r] > 0 ? m[r] + std::log(l[r]) : T(INFINITY);
+    }
+  });
+}
+
+// With P = softmax(s) and Z the dropout multipliers, out = (P∘Z)·v. From dout:
+//   dv = (P∘Z)ᵀ·dout,  dP = (dout·vᵀ)∘Z,  ds = P∘(dP − D) with D_i = Σ_j dP_ij·P_ij = dout_i·out_i,
+//   dq = scale·ds·k,   dk = scale·dsᵀ·q.
+template <class T>
+void flash_attention_backward(const AttentionProblem<T>& p, const T* out, const T* lse, const T* dout, T* dq, T* dk,
+                              T* dv) {
+  const int64_t L = p.L, S = p.S, E = p.E, Ev = p.Ev;
+  const bool drop = p.dropout_p > 0;
+  for_each_task(p.N, L * S * (2 * E + 2 * Ev), [&](int64_t n) {
+    const Tiles<T> tiles{p, n};
+    std::vector<T> P(kBr * kBc), dP(kBr * kBc), z(drop ? kBr * kBc : 0), Pz(drop ? kBr * kBc : 0), D(L);
+    const T *q = p.q + n * L * E, *k = p.k + n * S * E, *v = p.v + n * S * Ev;
+    const T *o = out + n * L * Ev, *g = dout + n * L * Ev, *lse_n = lse + n * L;
+    T *dq_n = dq + n * L * E, *dk_n = dk + n * S * E, *dv_n = dv + n * S * Ev;
+    for (int64_t i = 0; i < L; ++i) D[i] = row_dot(g + i * Ev, o + i * Ev, Ev);
+    std::fill(dq_n, dq_n + L * E, T(0));
+    std::fill(dk_n, dk_n + S * E, T(0));
+    std::fill(dv_n, dv_n + S * Ev, T(0));
+    for (int64_t j0 = 0; j0 < S; j0 += kBc) {
+      const int64_t bc = std::min(kBc, S - j0);
+      // Causal: query tiles whose rows all lie above key j0 see none of these keys.
+      for (int64_t i0 = p.causal ? j0 / kBr * kBr : 0; i0 < L; i0 += kBr) {
+        const int64_t br = std::min(kBr, L - i0);
+        tiles.scores(i0, br, j0, bc, P.data());
+        for (int64_t r = 0; r < br; ++r) exp_shifted(&P[r * bc], &P[r * bc], bc, lse_n[i0 + r]);  // +inf → 0
+        const T* Pd = P.data();
+        if (drop) {
+          tiles.dropout(i0, br, j0, bc, z.data());
+          for (int64_t e = 0; e < br * bc; ++e) Pz[e] = P[e] * z[e];
+          Pd = Pz.data();
+        }
+        gemm(true, false, bc, Ev, br, T(1), Pd, g + i0 * Ev, T(1), dv_n + j0 * Ev);
+        gemm(false, true, br, bc, Ev, T(1), g + i0 * Ev, v + j0 * Ev, T(0), dP.data());
+        for (int64_t r = 0; r < br; ++r) {
+          T* ds = &dP[r * bc];
+          const T* pr = &P[r * bc];
+          const T Di = D[i0 + r];
+          if (drop)
+            for (int64_t c = 0; c < bc; ++c) ds[c] = pr[c] * (ds[c] * z[r * bc + c] - Di);
+          else
+            for (int64_t c = 0; c < bc; ++c) ds[c] = pr[c] * (ds[c] - Di);
+        }
+        gemm(false, false, br, E, bc, p.scale, dP.data(), k + j0 * E, T(1), dq_n + i0 * E);
+        gemm(true, false, bc, E, br, p.scale, dP.data(), q + i0 * E, T(1), dk_n + j0 * E);
+      }
+    }
+  });
+}
+
+void attention_keep_mask(uint64_t seed, double dropout_p, int64_t N, int64_t L, int64_t S, bool* keep) {
+  const Philox4x32 gen(seed);
+  const uint64_t threshold = keep_threshold(dropout_p);
+  gen.words(0, N * L * S, [&](int64_t e, uint32_t w) { keep[e] = w >= threshold; });
+}
+
+template void flash_attention_forward<float>(const AttentionProblem<float>&, float*, float*);
+template void flash_attention_forward<double>(const AttentionProblem<double>&, double*, double*);
+template void flash_attention_backward<float>(const AttentionProblem<float>&, const float*, const float*,
+                                              const float*, float*, float*, float*);
+template void flash_attention_backward<double>(const AttentionProblem<double>&, const double*, const double*,
+                                               const double*, double*, double*, double*);
+
+}  // namespace xgrad::kernels

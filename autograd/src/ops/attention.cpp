@@ -1,0 +1,203 @@
+// Scaled dot-product attention: the fused kernel (kernels/flash_attention) recorded as one op, and
+// the composite formula beside it — the reference the kernel is tested against, what returns the
+// weights, and what the op's backward becomes under create_graph so grad-of-grad keeps working.
+#include <cmath>
+
+#include "kernels/flash_attention.hpp"
+#include "xgrad/grad_mode.hpp"
+#include "xgrad/ops.hpp"
+#include "xgrad/random.hpp"
+#include "xgrad/record.hpp"
+
+namespace xgrad {
+
+using autograd::BackwardCtx;
+using autograd::record;
+
+namespace {
+
+constexpr const char* kOp = "scaled_dot_product_attention";
+
+struct Dims {
+  Shape batch;  // q, k and v's leading dims, broadcast
+  int64_t L, S, E, Ev;
+};
+
+Dims check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, double dropout_p,
+                  const char* op) {
+  XG_CHECK(q.defined() && k.defined() && v.defined(), op, ": query, key or value is undefined");
+  XG_CHECK(q.is_floating_point() && q.dtype() == k.dtype() && q.dtype() == v.dtype(), op,
+           ": query, key and value must share one floating dtype, got ", dtype_name(q.dtype()), ", ",
+           dtype_name(k.dtype()), " and ", dtype_name(v.dtype()));
+  XG_CHECK(q.dim() >= 2 && k.dim() >= 2 && v.dim() >= 2 && q.sizes().back() == k.sizes().back() &&
+               k.sizes()[k.dim() - 2] == v.sizes()[v.dim() - 2],
+           op, ": shapes query ", q.sizes(), ", key ", k.sizes(), ", value ", v.sizes(),
+           " don't fit (..., L, E), (..., S, E), (..., S, Ev)");
+  XG_CHECK(dropout_p >= 0 && dropout_p <= 1, op, ": dropout_p must be in [0, 1], got ", dropout_p);
+  auto lead = [](const Tensor& t) { return Shape(std::vector<int64_t>(t.sizes().begin(), t.sizes().end() - 2)); };
+  Dims d{broadcast_shapes(broadcast_shapes(lead(q), lead(k), op), lead(v), op), q.sizes()[q.dim() - 2],
+         k.sizes()[k.dim() - 2], q.sizes().back(), v.sizes().back()};
+  if (mask.defined()) {
+    XG_CHECK(mask.dtype() == kBool || mask.is_floating_point(), op, ": attn_mask must be Bool or floating, got ",
+             dtype_name(mask.dtype()), " (shape ", mask.sizes(), ")");
+    Shape scores = d.batch;
+    scores.push_back(d.L);
+    scores.push_back(d.S);
+    bool fits = mask.dim() <= static_cast<int64_t>(scores.size());
+    for (int64_t i = 1; fits && i <= mask.dim(); ++i) {
+      const int64_t m = mask.sizes()[mask.dim() - i];
+      fits = m == 1 || m == scores[scores.size() - i];
+    }
+    XG_CHECK(fits, op, ": attn_mask of shape ", mask.sizes(), " doesn't broadcast to the scores' shape ", scores);
+  }
+  return d;
+}
+
+// softmax(scale·q·kᵀ, masked) with rows whose keys are all masked set to 0 (softmax would give NaN).
+Tensor attention_probs(const Tensor& q, const Tensor& k, const Tensor& mask, bool is_causal, double scale) {
+  const int64_t L = q.sizes()[q.dim() - 2], S = k.sizes()[k.dim() - 2];
+  Tensor s = matmul_t(q, k, false, true) * scale;
+  if (is_causal) s = masked_fill(s, ~tril(ones({L, S}, kBool)), -INFINITY);
+  if (mask.defined()) s = mask.dtype() == kBool ? masked_fill(s, ~mask, -INFINITY) : s + mask.to(s.dtype());
+  Tensor dead = amax(s.detach(), {-1}, true) == -INFINITY;
+  if (sum(dead.to(kFloat64)).item<double>() == 0) return softmax(s, -1);
+  return masked_fill(softmax(masked_fill(s, dead, 0.0), -1), dead, 0.0);
+}
+
+// The dropout multipliers (0 or 1/(1 − p)) of the fused kernel's call with this seed, shaped
+// like the scores.
+Tensor dropout_multipliers(uint64_t seed, double p, const Dims& d, ScalarType dtype) {
+  Shape shape = d.batch;
+  shape.push_back(d.L);
+  shape.push_back(d.S);
+  Tensor keep = empty(shape, kBool);
+  kernels::attention_keep_mask(seed, p, keep.numel() / std::max<int64_t>(d.L * d.S, 1), d.L, d.S,
+                               keep.data_ptr<bool>());
+  return keep.to(dtype) * (p >= 1 ? 0.0 : 1.0 / (1.0 - p));
+}
+
+// The mask's layout for the kernel: per problem n an offset, and strides for query i and key j
+// (0 where it broadcasts). Mask dims are right-aligned against (batch..., L, S).
+void describe_mask(const Tensor& mask, const Dims& d, std::vector<int64_t>& offset, int64_t& stride_l,
+                   int64_t& stride_s) {
+  const int64_t nb = static_cast<int64_t>(d.batch.size()), md = mask.dim();
+  std::vector<int64_t> stride(nb + 2, 0);  // per dim of (batch..., L, S)
+  int64_t contiguous = 1;
+  for (int64_t i = md - 1; i >= 0; --i) {
+    const int64_t dim = nb + 2 - (md - i);
+    if (mask.sizes()[i] != 1) stride[dim] = contiguous;
+    contiguous *= mask.sizes()[i];
+  }
+  stride_l = stride[nb];
+  stride_s = stride[nb + 1];
+  int64_t N = 1;
+  for (int64_t b : d.batch) N *= b;
+  offset.assign(N, 0);
+  for (int64_t n = 0; n < N; ++n) {
+    int64_t rest = n, off = 0;
+    for (int64_t b = nb - 1; b >= 0; --b) {
+      off += rest % d.batch[b] * stride[b];
+      rest /= d.batch[b];
+    }
+    offset[n] = off;
+  }
+}
+
+template <class T>
+kernels::AttentionProblem<T> make_problem(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                                          const Dims& d, double scale, bool causal, double dropout_p, uint64_t seed) {
+  kernels::AttentionProblem<T> p;
+  p.q = q.data_ptr<T>();
+  p.k = k.data_ptr<T>();
+  p.v = v.data_ptr<T>();
+  p.N = 1;
+  for (int64_t b : d.batch) p.N *= b;
+  p.L = d.L, p.S = d.S, p.E = d.E, p.Ev = d.Ev;
+  p.scale = static_cast<T>(scale);
+  p.causal = causal;
+  if (mask.defined()) {
+    if (mask.dtype() == kBool) p.bool_mask = mask.data_ptr<bool>();
+    else p.add_mask = mask.data_ptr<T>();
+    describe_mask(mask, d, p.mask_offset, p.mask_stride_l, p.mask_stride_s);
+  }
+  p.dropout_p = dropout_p;
+  p.seed = seed;
+  return p;
+}
+
+Shape with_last(Shape batch, int64_t a, int64_t b = -1) {
+  batch.push_back(a);
+  if (b >= 0) batch.push_back(b);
+  return batch;
+}
+
+}  // namespace
+
+std::tuple<Tensor, Tensor> _scaled_dot_product_attention_math(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                              const Tensor& attn_mask, double dropout_p,
+                                                              bool is_causal, const Tensor& dropout_mask,
+                                                              std::optional<double> scale) {
+  const char* op = "_scaled_dot_product_attention_math";
+  const Dims d = check_inputs(q, k, v, attn_mask, dropout_p, op);
+  Tensor w = attention_probs(q, k, attn_mask, is_causal, scale.value_or(1.0 / std::sqrt(double(d.E))));
+  if (dropout_p > 0) {
+    if (dropout_mask.defined()) {
+      XG_CHECK(dropout_mask.dtype() == kBool && dropout_mask.sizes() == w.sizes(), op,
+               ": dropout_mask must be a Bool keep mask of the weights' shape ", w.sizes(), ", got ",
+               dtype_name(dropout_mask.dtype()), dropout_mask.sizes());
+      w = masked_fill(w, ~dropout_mask, 0.0) * (dropout_p >= 1 ? 0.0 : 1.0 / (1.0 - dropout_p));
+    } else {
+      w = dropout(w, dropout_p, true);
+    }
+  }
+  return {matmul(w, v), w};
+}
+
+Tensor scaled_dot_product_attention(const Tensor& q0, const Tensor& k0, const Tensor& v0, const Tensor& attn_mask,
+                                    double dropout_p, bool is_causal, std::optional<double> scale_opt) {
+  const Dims d = check_inputs(q0, k0, v0, attn_mask, dropout_p, kOp);
+  const double scale = scale_opt.value_or(1.0 / std::sqrt(static_cast<double>(d.E)));
+  // A mask that wants its own gradient takes the composite path (the kernel has no mask gradient).
+  if (attn_mask.defined() && attn_mask.requires_grad() && GradMode::is_enabled())
+    return std::get<0>(_scaled_dot_product_attention_math(q0, k0, v0, attn_mask, dropout_p, is_causal, {}, scale));
+  // Broadcast batch dims become real ones (their gradients are summed back by expand's backward).
+  auto full = [&](const Tensor& t, int64_t rows, int64_t cols) {
+    Shape want = with_last(d.batch, rows, cols);
+    return t.sizes() == want ? t : t.expand(want);
+  };
+  Tensor q = full(q0, d.L, d.E), k = full(k0, d.S, d.E), v = full(v0, d.S, d.Ev);
+  Tensor mask = attn_mask.defined() && attn_mask.dtype() != kBool ? attn_mask.to(q.dtype()).detach() : attn_mask;
+  uint64_t seed = 0;
+  if (dropout_p > 0) {
+    std::lock_guard<std::mutex> lock(global_generator_mutex());
+    seed = global_generator()();  // one draw per call: the Philox key of this call's dropout mask
+  }
+  Tensor out = empty(with_last(d.batch, d.L, d.Ev), q.dtype()), lse = empty(with_last(d.batch, d.L), q.dtype());
+  dispatch_floating(q.dtype(), kOp, [&]<class T>() {
+    kernels::flash_attention_forward<T>(make_problem<T>(q, k, v, mask, d, scale, is_causal, dropout_p, seed),
+                                        out.data_ptr<T>(), lse.data_ptr<T>());
+  });
+  return record("ScaledDotProductFlashAttentionBackward", {q, k, v}, out, {q, k, v, out},
+                [=](const BackwardCtx& c) -> TensorList {
+                  const Tensor &q = c.saved[0], &k = c.saved[1], &v = c.saved[2], &g = c.grad;
+                  if (GradMode::is_enabled()) {  // create_graph: the composite formula, differentiable again
+                    Tensor P = attention_probs(q, k, mask, is_causal, scale);
+                    Tensor Z = dropout_p > 0 ? dropout_multipliers(seed, dropout_p, d, q.dtype()) : Tensor();
+                    Tensor dP = matmul_t(g, v, false, true);
+                    if (Z.defined()) dP = dP * Z;
+                    Tensor ds = _softmax_backward_data(dP, P, -1);
+                    return {matmul(ds, k) * scale, matmul_t(ds, q, true, false) * scale,
+                            matmul_t(Z.defined() ? P * Z : P, g, true, false)};
+                  }
+                  Tensor dq = empty_like(q), dk = empty_like(k), dv = empty_like(v);
+                  dispatch_floating(q.dtype(), kOp, [&]<class T>() {
+                    kernels::flash_attention_backward<T>(make_problem<T>(q, k, v, mask, d, scale, is_causal, dropout_p, seed),
+                                                         c.saved[3].data_ptr<T>(), lse.data_ptr<T>(),
+                                                         g.data_ptr<T>(), dq.data_ptr<T>(), dk.data_ptr<T>(),
+                                                         dv.data_ptr<T>());
+                  });
+                  return {dq, dk, dv};
+                });
+}
+
+}  // namespace xgrad
