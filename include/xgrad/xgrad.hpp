@@ -1,6 +1,7 @@
 #pragma once
 // The one header for users: #include <xgrad/xgrad.hpp>, then namespace xg = xgrad;
 // It belongs to the umbrella target xgrad::xgrad, which links autograd, nn and optim.
+#include "xgrad/checkpoint.hpp"
 #include "xgrad/data.hpp"
 #include "xgrad/dtype.hpp"
 #include "xgrad/engine.hpp"

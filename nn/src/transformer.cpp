@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "xgrad/checkpoint.hpp"
+#include "xgrad/grad_mode.hpp"
 #include "xgrad/nn/init.hpp"
 #include "xgrad/ops.hpp"
 
@@ -154,7 +156,12 @@ TransformerEncoderImpl::TransformerEncoderImpl(const TransformerEncoderOptions& 
 
 Tensor TransformerEncoderImpl::forward(const Tensor& src, const Tensor& mask, const Tensor& kpm) {
   Tensor x = src;
-  for (auto& layer : *layers) x = layer(x, mask, kpm);
+  const bool ckpt = options.checkpoint_layers() && is_training() && GradMode::is_enabled();
+  for (auto& layer : *layers) {
+    // By value: backward runs the function again, after this frame (and maybe the masks) are gone.
+    if (ckpt) x = checkpoint([layer, mask, kpm](const TensorList& in) { return layer(in[0], mask, kpm); }, {x});
+    else x = layer(x, mask, kpm);
+  }
   return norm.is_empty() ? x : norm(x);
 }
 
@@ -170,7 +177,13 @@ TransformerDecoderImpl::TransformerDecoderImpl(const TransformerDecoderOptions& 
 Tensor TransformerDecoderImpl::forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask,
                                        const Tensor& memory_mask, const Tensor& tgt_kpm, const Tensor& memory_kpm) {
   Tensor x = tgt;
-  for (auto& layer : *layers) x = layer(x, memory, tgt_mask, memory_mask, tgt_kpm, memory_kpm);
+  const bool ckpt = options.checkpoint_layers() && is_training() && GradMode::is_enabled();
+  for (auto& layer : *layers) {
+    auto run = [layer, tgt_mask, memory_mask, tgt_kpm, memory_kpm](const TensorList& in) {
+      return layer(in[0], in[1], tgt_mask, memory_mask, tgt_kpm, memory_kpm);
+    };
+    x = ckpt ? checkpoint(run, {x, memory}) : run({x, memory});  // memory an input: its gradient flows on
+  }
   return norm.is_empty() ? x : norm(x);
 }
 
@@ -194,8 +207,12 @@ TransformerImpl::TransformerImpl(const TransformerOptions& o) : options(o) {
                    .activation(o.activation())
                    .layer_norm_eps(o.layer_norm_eps())
                    .norm_first(o.norm_first());
-  encoder = register_module("encoder", TransformerEncoder(layer, o.num_encoder_layers(), true));
-  decoder = register_module("decoder", TransformerDecoder(layer, o.num_decoder_layers(), true));
+  encoder = register_module("encoder", TransformerEncoder(TransformerEncoderOptions(layer, o.num_encoder_layers())
+                                                              .final_norm(true)
+                                                              .checkpoint_layers(o.checkpoint_layers())));
+  decoder = register_module("decoder", TransformerDecoder(TransformerDecoderOptions(layer, o.num_decoder_layers())
+                                                              .final_norm(true)
+                                                              .checkpoint_layers(o.checkpoint_layers())));
   for (auto& p : parameters())
     if (p.dim() > 1) init::xavier_uniform_(p);
 }

@@ -266,3 +266,28 @@ TEST_CASE("masks must be Bool or floating: an Int64 mask is an error naming the 
   xg::Tensor float_kpm = xg::masked_fill(xg::zeros({2, 3}), bool_kpm, -INFINITY);
   CHECK(xg::allclose(mha(x, x, x, bool_kpm).first, mha(x, x, x, float_kpm).first, 1e-6, 1e-6));
 }
+
+TEST_CASE("Transformer stacks with checkpoint_layers train to the same gradients, dropout on", "[checkpoint]") {
+  xg::manual_seed(4);
+  nn::Transformer plain(nn::TransformerOptions(16, 2, 2, 2).dim_feedforward(32).dropout(0.2));
+  xg::manual_seed(4);
+  nn::Transformer ckpt(nn::TransformerOptions(16, 2, 2, 2).dim_feedforward(32).dropout(0.2).checkpoint_layers(true));
+  xg::Tensor src = xg::randn({3, 7, 16}), tgt = xg::randn({3, 5, 16});
+  xg::Tensor mask = nn::generate_square_subsequent_mask(5);
+  xg::Tensor kpm = xg::zeros({3, 7}, xg::kBool);
+  kpm.index_put_({0, 6}, 1.0);
+  auto loss = [&](nn::Transformer& m) {
+    xg::manual_seed(8);
+    return m(src, tgt, xg::Tensor(), mask, xg::Tensor(), kpm, xg::Tensor(), kpm).pow(2).mean();
+  };
+  xg::Tensor l1 = loss(plain), l2 = loss(ckpt);
+  CHECK(l1.item<float>() == l2.item<float>());
+  l1.backward();
+  l2.backward();
+  auto p1 = plain->named_parameters(), p2 = ckpt->named_parameters();
+  REQUIRE(p1.size() == p2.size());
+  for (size_t i = 0; i < p1.size(); ++i) {
+    INFO(p1[i].first);
+    CHECK(xg::allclose(p1[i].second.grad(), p2[i].second.grad(), 1e-5, 1e-6));
+  }
+}

@@ -86,12 +86,15 @@ class TransformerDecoderLayerImpl : public Module {
 XG_MODULE(TransformerDecoderLayer);
 
 // A stack of num_layers fresh layers (each initialised independently); final_norm adds "norm".
+// checkpoint_layers: in training with grad on, each layer runs under xg::checkpoint — its
+// activations are recomputed in backward instead of kept (less memory, about one more forward).
 struct TransformerEncoderOptions {
   TransformerEncoderOptions(TransformerEncoderLayerOptions encoder_layer, int64_t num_layers)
       : encoder_layer_(std::move(encoder_layer)), num_layers_(num_layers) {}
   XG_ARG(TransformerEncoderLayerOptions, encoder_layer);
   XG_ARG(int64_t, num_layers);
   XG_ARG(bool, final_norm) = false;
+  XG_ARG(bool, checkpoint_layers) = false;
 };
 struct TransformerDecoderOptions {
   TransformerDecoderOptions(TransformerDecoderLayerOptions decoder_layer, int64_t num_layers)
@@ -99,6 +102,7 @@ struct TransformerDecoderOptions {
   XG_ARG(TransformerDecoderLayerOptions, decoder_layer);
   XG_ARG(int64_t, num_layers);
   XG_ARG(bool, final_norm) = false;
+  XG_ARG(bool, checkpoint_layers) = false;
 };
 
 class TransformerEncoderImpl : public Module {
@@ -144,6 +148,7 @@ struct TransformerOptions {
   XG_ARG(activation_t, activation) = kReLU;
   XG_ARG(double, layer_norm_eps) = 1e-5;
   XG_ARG(bool, norm_first) = false;
+  XG_ARG(bool, checkpoint_layers) = false;  // xgrad's: TransformerEncoderOptions::checkpoint_layers
 };
 
 // torch.nn.Transformer: encoder and decoder with final norms; every weight matrix re-initialised
