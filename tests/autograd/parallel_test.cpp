@@ -161,3 +161,41 @@ TEST_CASE("thread pool passes a chunk's exception to the caller", "[parallel]") 
   }
   xg::set_num_threads(before);
 }
+
+TEST_CASE("elementwise ops, broadcasts, masked_fill and where split over threads give one thread's bits; "
+          "matrix products split by rows agree to rounding, and repeat bit for bit",
+          "[parallel]") {
+  const int before = xg::get_num_threads();
+  xg::manual_seed(13);
+  // ~600k elements (above the threshold), odd sizes so ranges end mid-row and mid-vector.
+  xg::Tensor a = xg::randn({1031, 583}), row = xg::randn({583}), col = xg::randn({1031, 1});
+  xg::Tensor mask = xg::rand({1, 583}) > 0.5, big = xg::randn({3, 1031, 583});
+  xg::Tensor m1 = xg::randn({700, 300}), m2 = xg::randn({300, 650});
+  auto elementwise = [&] {
+    return std::vector<xg::Tensor>{xg::gelu(a), xg::exp(a), a * row, a + col, a / 3.0, 2.0 - a,
+                                   big * a, xg::masked_fill(a, mask, 7.0), xg::where(mask, a, row), a > row};
+  };
+  auto products = [&] {
+    return std::vector<xg::Tensor>{xg::matmul(m1, m2), xg::matmul_t(m2, m1, true, true),
+                                   xg::matmul_t(m1, m1, true, false)};
+  };
+  xg::set_num_threads(1);
+  auto one = elementwise();
+  auto one_mm = products();
+  for (int threads : {2, 3}) {
+    xg::set_num_threads(threads);
+    auto many = elementwise();
+    for (size_t i = 0; i < one.size(); ++i) {
+      INFO("threads " << threads << ", elementwise result " << i);
+      CHECK(xg::equal(one[i], many[i]));
+    }
+    // OpenBLAS may sum a row block differently by its height (its small-matrix kernels).
+    auto mm = products(), again = products();
+    for (size_t i = 0; i < mm.size(); ++i) {
+      INFO("threads " << threads << ", product " << i);
+      CHECK(xg::allclose(one_mm[i], mm[i], 1e-5, 1e-4));
+      CHECK(xg::equal(mm[i], again[i]));
+    }
+  }
+  xg::set_num_threads(before);
+}

@@ -1,25 +1,48 @@
 #pragma once
 // Graph-free elementwise kernels over xtensor expressions (xsimd-vectorised, no temporaries:
 // every result is assigned through xt::noalias into a fresh contiguous tensor).
+#include <algorithm>
+#include <array>
 #include <concepts>
 
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
 
 #include "kernels/broadcast_loop.hpp"
+#include "kernels/parallel.hpp"
 #include "xgrad/shape.hpp"
 #include "xgrad/tensor.hpp"
 
 namespace xgrad::kernels {
+
+// Large elementwise work runs over the pool in ranges of whole 64-element blocks: each range
+// starts as aligned as the whole array, so SIMD covers the same elements at any thread count.
+template <class F>
+void for_each_range(int64_t n, F&& f) {
+  constexpr int64_t kBlock = 64;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  parallel_for(blocks, kBlock, [&](int64_t b, int64_t e) { f(b * kBlock, std::min(e * kBlock, n)); });
+}
+
+// A 1-D view of elements [begin, end) of p.
+template <class T>
+auto flat(T* p, int64_t begin, int64_t end) {
+  std::array<size_t, 1> shape{static_cast<size_t>(end - begin)};
+  return xt::adapt(p + begin, shape[0], xt::no_ownership(), shape);
+}
 
 // out = f(x), same dtype; x must be floating.
 template <class F>
 Tensor unary_float(const Tensor& x, const char* op, F&& f) {
   Tensor out = empty(x.sizes(), x.dtype());
   dispatch_floating(x.dtype(), op, [&]<class T>() {
-    auto xi = x.xt<T>();
-    auto xo = out.xt<T>();
-    xt::noalias(xo) = f(xi);
+    const T* px = x.data_ptr<T>();
+    T* po = out.data_ptr<T>();
+    for_each_range(x.numel(), [&](int64_t b, int64_t e) {
+      auto xi = flat(px, b, e);
+      auto xo = flat(po, b, e);
+      xt::noalias(xo) = f(xi);
+    });
   });
   return out;
 }
@@ -37,19 +60,51 @@ Tensor binary_numeric(const Tensor& a, const Tensor& b, const char* op, F&& f) {
         *out.data_ptr<T>() = f(*a.data_ptr<T>(), *b.data_ptr<T>());
         return;
       }
-    auto xo = out.xt<T>();
+    const T *pa = a.data_ptr<T>(), *pb = b.data_ptr<T>();
+    T* po = out.data_ptr<T>();
     // tensor ∘ scalar: a plain scalar keeps xtensor on its linear SIMD loop (a broadcast 0-d
     // tensor would take the strided one).
     if (b.numel() == 1 && a.sizes() == out.sizes()) {
-      auto xa = a.xt<T>();
-      xt::noalias(xo) = f(xa, *b.data_ptr<T>());
+      for_each_range(out.numel(), [&](int64_t lo, int64_t hi) {
+        auto xa = flat(pa, lo, hi);
+        auto xo = flat(po, lo, hi);
+        xt::noalias(xo) = f(xa, *pb);
+      });
     } else if (a.numel() == 1 && b.sizes() == out.sizes()) {
-      auto xb = b.xt<T>();
-      xt::noalias(xo) = f(*a.data_ptr<T>(), xb);
+      for_each_range(out.numel(), [&](int64_t lo, int64_t hi) {
+        auto xb = flat(pb, lo, hi);
+        auto xo = flat(po, lo, hi);
+        xt::noalias(xo) = f(*pa, xb);
+      });
+    } else if (a.sizes() == out.sizes() && b.sizes() == out.sizes()) {
+      for_each_range(out.numel(), [&](int64_t lo, int64_t hi) {
+        auto xa = flat(pa, lo, hi);
+        auto xb = flat(pb, lo, hi);
+        auto xo = flat(po, lo, hi);
+        xt::noalias(xo) = f(xa, xb);
+      });
     } else {
-      auto xa = a.xt<T>();
-      auto xb = b.xt<T>();
-      xt::noalias(xo) = f(xa, xb);
+      // Broadcasting: ranges of rows of the output's dim 0; an operand spanning that dim is cut
+      // to the same rows, one broadcast along it is used whole.
+      const int64_t rows = out.dim() ? out.sizes()[0] : 1, inner = rows ? out.numel() / std::max<int64_t>(rows, 1) : 0;
+      auto part = [&](const Tensor& t, auto* p, int64_t r0, int64_t r1) {
+        xt::svector<size_t, 4> shape(t.sizes().begin(), t.sizes().end());
+        int64_t offset = 0, count = t.numel();
+        if (t.dim() == out.dim() && t.dim() > 0 && t.sizes()[0] == rows && rows > 1) {
+          const int64_t per_row = t.numel() / rows;
+          shape[0] = static_cast<size_t>(r1 - r0);
+          offset = r0 * per_row;
+          count = (r1 - r0) * per_row;
+        }
+        // An rvalue pointer: the adaptor keeps it by value (an lvalue would be kept by reference).
+        return xt::adapt(p + offset, static_cast<size_t>(count), xt::no_ownership(), shape);
+      };
+      parallel_for(rows, inner, [&](int64_t r0, int64_t r1) {
+        auto xa = part(a, pa, r0, r1);
+        auto xb = part(b, pb, r0, r1);
+        auto xo = part(out, po, r0, r1);
+        xt::noalias(xo) = f(xa, xb);
+      });
     }
   });
   return out;

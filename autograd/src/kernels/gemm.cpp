@@ -1,29 +1,36 @@
 #include "kernels/gemm.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <xtensor-blas/xblas.hpp>
 
 #include "kernels/parallel.hpp"
 
 // OpenBLAS's own controls (declared here: its cblas.h clashes with xtensor-blas's headers).
 extern "C" void openblas_set_num_threads(int);
-extern "C" int openblas_get_num_threads(void);
 
 namespace xgrad::kernels {
 
 namespace {
-// Small products run single-threaded: waking OpenBLAS's threads costs more than the work, and on
-// a busy 2-core machine far more (measured: a 64-wide Transformer step went from ~0.8 s to
-// milliseconds). Large ones use every thread.
-void choose_threads(int64_t M, int64_t N, int64_t K) {
-  static const int max_threads = openblas_get_num_threads();
-  static std::atomic<int> current{-1};  // OpenBLAS's setting is process-wide, so is this record of it
-  // Products called from a chunk of our own pool (attention tiles) run on that thread alone.
-  const bool big = static_cast<double>(M) * N * K >= 512.0 * 512 * 512 && !in_parallel_region();
-  const int want = big ? max_threads : 1;
-  if (want > 1) park_workers();  // our spinning workers would compete with BLAS's threads
-  if (current.exchange(want, std::memory_order_relaxed) != want) openblas_set_num_threads(want);
+// OpenBLAS always runs single-threaded; large products are split by rows of C over xgrad's own
+// pool instead. One set of threads: OpenBLAS's pthreads, spinning on sched_yield after each call,
+// used to fight the pool's workers for the two cores (a char-lm step spent 17% in sched_yield and
+// got 1.19x from its second core).
+void single_threaded_blas() {
+  static const bool done = [] {
+    openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)done;
+}
+
+template <class T>
+void blas_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+               const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  using cxxblas::Transpose;
+  cxxblas::gemm(cxxblas::StorageOrder::RowMajor, trans_a ? Transpose::Trans : Transpose::NoTrans,
+                trans_b ? Transpose::Trans : Transpose::NoTrans, static_cast<int>(M), static_cast<int>(N),
+                static_cast<int>(K), alpha, A, static_cast<int>(std::max<int64_t>(lda, 1)), B,
+                static_cast<int>(std::max<int64_t>(ldb, 1)), beta, C, static_cast<int>(std::max<int64_t>(ldc, 1)));
 }
 }  // namespace
 
@@ -35,13 +42,22 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
     for (int64_t i = 0; i < M * N; ++i) C[i] = beta == T(0) ? T(0) : beta * C[i];
     return;
   }
-  choose_threads(M, N, K);
-  using cxxblas::Transpose;
-  const int lda = static_cast<int>(trans_a ? M : K), ldb = static_cast<int>(trans_b ? K : N);
-  cxxblas::gemm(cxxblas::StorageOrder::RowMajor, trans_a ? Transpose::Trans : Transpose::NoTrans,
-                trans_b ? Transpose::Trans : Transpose::NoTrans, static_cast<int>(M), static_cast<int>(N),
-                static_cast<int>(K), alpha, A, std::max(lda, 1), B, std::max(ldb, 1), beta, C,
-                std::max(static_cast<int>(N), 1));
+  single_threaded_blas();
+  const int64_t lda = trans_a ? M : K, ldb = trans_b ? K : N;
+  // Rows of C in blocks of 16 (whole micro-kernel panels): chunk c computes rows [r0, r1) from
+  // rows r0.. of op(A) — row offset r0 of A, or column offset r0 when A is stored transposed.
+  constexpr int64_t kRows = 16;
+  const int64_t blocks = (M + kRows - 1) / kRows;
+  const int chunks = parallel_chunks(blocks, 2 * kRows * N * K / 64);
+  if (chunks <= 1) {
+    blas_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, N);
+    return;
+  }
+  parallel_for(blocks, chunks, [&](int, int64_t b0, int64_t b1) {
+    const int64_t r0 = b0 * kRows, r1 = std::min(b1 * kRows, M);
+    const T* a = trans_a ? A + r0 : A + r0 * lda;
+    blas_gemm(trans_a, trans_b, r1 - r0, N, K, alpha, a, lda, B, ldb, beta, C + r0 * N, N);
+  });
 }
 
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, const float*, float, float*);
