@@ -260,3 +260,33 @@ TEST_CASE("split is one node: its backward builds the input's gradient once", "[
   xg::Tensor want = xg::cat({xg::zeros({4, 3}, xg::kFloat64), xg::full({2, 3}, 3.0, xg::kFloat64)});
   CHECK(xg::equal(w.grad(), want));
 }
+
+TEST_CASE("dropout: one fused pass, its mask regenerated in backward, the same at any thread count") {
+  auto fn = [](const xg::TensorList& in) {
+    xg::manual_seed(3);
+    return xg::dropout(in[0], 0.4, true);
+  };
+  CHECK_GRADCHECK(fn, (xg::TensorList{rnd({7, 5})}));
+  CHECK_GRADGRADCHECK(fn, (xg::TensorList{rnd({7, 5})}));
+  // Large enough for several blocks and threads: the same bits on 1 and 2 threads.
+  const int before = xg::get_num_threads();
+  xg::Tensor x = xg::randn({300001});
+  xg::Tensor g = xg::randn({300001});
+  std::vector<xg::Tensor> outs;
+  for (int threads : {1, 2, 3}) {
+    xg::set_num_threads(threads);
+    xg::Tensor w = x.detach().requires_grad_();
+    xg::manual_seed(12);
+    xg::Tensor y = xg::dropout(w, 0.25, true);
+    y.backward(g);
+    outs.push_back(y);
+    outs.push_back(w.grad());
+  }
+  xg::set_num_threads(before);
+  for (size_t i = 2; i < outs.size(); ++i) CHECK(xg::equal(outs[i], outs[i % 2]));
+  const double kept = (outs[0] != 0.0).to(xg::kFloat64).mean().item<double>();
+  CHECK(std::abs(kept - 0.75) < 0.005);
+  // A dropped NaN stays NaN (x·mask, as PyTorch).
+  xg::Tensor nan = xg::full({64}, NAN);
+  CHECK((xg::dropout(nan, 0.5, true) == xg::dropout(nan, 0.5, true)).to(xg::kFloat64).sum().item<double>() == 0);
+}

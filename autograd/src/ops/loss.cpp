@@ -1,10 +1,12 @@
 // Losses. cross_entropy is fused (log-softmax + NLL + label smoothing in one pass each way);
 // nll_loss and mse_loss are compositions of differentiable ops.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "dims.hpp"
 #include "kernels/cross_entropy.hpp"
+#include "kernels/parallel.hpp"
 #include "xgrad/grad_mode.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/random.hpp"
@@ -160,38 +162,75 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossOptions&
   return reduction == kSum ? sum(sq) : mean(sq);
 }
 
+namespace {
+
+// Dropout's keep decisions, in blocks of 16 Ki elements: block b is a xorshift* stream seeded by
+// splitmix64(seed + b), two 32-bit words per 64-bit output, element kept when its word ≥ p·2³².
+// Blocks are independent, so they run on any thread in any order (the same mask at any thread
+// count), and the backward regenerates the mask from the seed instead of storing it.
+constexpr int64_t kDropoutBlock = 1 << 14;
+
+uint64_t splitmix64(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// y[i] = x[i]·(keep(i) ? scale : 0), as PyTorch's x·mask (a dropped NaN stays NaN); x = nullptr:
+// y is the multipliers themselves.
+template <class T>
+void dropout_kernel(const T* x, T* y, int64_t n, uint64_t seed, double p) {
+  const uint64_t threshold = static_cast<uint64_t>(std::ldexp(p, 32));
+  const T scale = p >= 1.0 ? T(0) : static_cast<T>(1.0 / (1.0 - p));
+  const int64_t blocks = (n + kDropoutBlock - 1) / kDropoutBlock;
+  kernels::parallel_for(blocks, kDropoutBlock, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      uint64_t state = splitmix64(seed + static_cast<uint64_t>(b)) | 1;
+      const int64_t end = std::min(n, (b + 1) * kDropoutBlock);
+      for (int64_t i = b * kDropoutBlock; i < end; i += 2) {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        const uint64_t r = state * 0x2545F4914F6CDD1DULL;
+        const T m0 = (r & 0xffffffffu) >= threshold ? scale : T(0);
+        y[i] = x ? x[i] * m0 : m0;
+        if (i + 1 < end) {
+          const T m1 = (r >> 32) >= threshold ? scale : T(0);
+          y[i + 1] = x ? x[i + 1] * m1 : m1;
+        }
+      }
+    }
+  });
+}
+
+Tensor dropout_apply(const Tensor& x, uint64_t seed, double p, bool mask_only) {
+  Tensor y = empty(x.sizes(), x.dtype());
+  dispatch_floating(x.dtype(), "dropout", [&]<class T>() {
+    dropout_kernel<T>(mask_only ? nullptr : x.data_ptr<T>(), y.data_ptr<T>(), x.numel(), seed, p);
+  });
+  return y;
+}
+
+}  // namespace
+
+// One fused pass (mask drawn and applied together, over the pool); nothing of x's size is saved:
+// the backward draws the same mask again from the call's seed.
 Tensor dropout(const Tensor& x, double p, bool train) {
   XG_CHECK(p >= 0.0 && p <= 1.0, "dropout: probability has to be between 0 and 1, but got ", p);
   XG_CHECK(x.defined(), "dropout: input is undefined");
   if (!train || p == 0.0) return x;
   XG_CHECK(x.is_floating_point(), "dropout: input must be floating, got ", dtype_name(x.dtype()));
-  // One pass makes the scaled keep-mask (0 or 1/(1−p)); x·mask is then differentiable as a product.
-  Tensor mask = empty_like(x);
-  auto& gen = global_generator();
-  const double scale = p == 1.0 ? 0.0 : 1.0 / (1.0 - p);
-  // A xorshift* stream seeded from the global generator (one draw per call, so runs stay
-  // reproducible), two 32-bit uniforms per 64-bit output: element kept when u ≥ p·2³².
-  // Several times faster than std::bernoulli_distribution over mt19937_64.
-  const uint64_t threshold = static_cast<uint64_t>(std::ldexp(p, 32));
-  uint64_t state;
+  uint64_t seed;
   {
     std::lock_guard<std::mutex> lock(global_generator_mutex());
-    state = gen() | 1;
+    seed = global_generator()();  // one draw per call, so runs stay reproducible
   }
-  dispatch_floating(x.dtype(), "dropout", [&]<class T>() {
-    T* m = mask.data_ptr<T>();
-    const T kept = static_cast<T>(scale);
-    const int64_t n = x.numel();
-    for (int64_t i = 0; i < n; i += 2) {
-      state ^= state >> 12;
-      state ^= state << 25;
-      state ^= state >> 27;
-      const uint64_t r = state * 0x2545F4914F6CDD1DULL;
-      m[i] = (r & 0xffffffffu) >= threshold ? kept : T(0);
-      if (i + 1 < n) m[i + 1] = (r >> 32) >= threshold ? kept : T(0);
-    }
+  Tensor y = dropout_apply(x, seed, p, false);
+  return record("DropoutBackward", {x}, y, {}, [seed, p](const BackwardCtx& c) -> TensorList {
+    if (GradMode::is_enabled()) return {c.grad * dropout_apply(c.grad, seed, p, true)};  // create_graph
+    return {dropout_apply(c.grad, seed, p, false)};
   });
-  return x * mask;
 }
 
 }  // namespace xgrad
