@@ -58,11 +58,15 @@ struct Tiles {
 };
 
 // Tasks split over the pool round-robin (task t on chunk t mod chunks): causal tiles differ in
-// cost, and each task writes its own rows, so the split never changes the result.
-void for_each_task(int64_t tasks, int64_t work_per_task, const std::function<void(int64_t)>& f) {
+// cost, and each task writes its own rows, so the split never changes the result. Each chunk makes
+// its scratch once (`make`) and hands it to every task it runs: decoding runs thousands of tiny
+// tasks.
+template <class Scratch, class Make, class F>
+void for_each_task(int64_t tasks, int64_t work_per_task, Make&& make, F&& f) {
   const int chunks = parallel_chunks(tasks, work_per_task);
   parallel_for(tasks, chunks, [&](int c, int64_t, int64_t) {
-    for (int64_t t = c; t < tasks; t += chunks) f(t);
+    Scratch scratch = make();
+    for (int64_t t = c; t < tasks; t += chunks) f(t, scratch);
   });
 }
 
@@ -72,10 +76,21 @@ template <class T>
 void flash_attention_forward(const AttentionProblem<T>& p, T* out, T* lse) {
   const int64_t L = p.L, S = p.S, Ev = p.Ev, row_tiles = (L + kBr - 1) / kBr;
   const bool drop = p.dropout_p > 0;
-  for_each_task(p.N * row_tiles, kBr * S * (p.E + Ev), [&](int64_t task) {
+  struct Scratch {
+    std::vector<T> s, z, acc, m, l;
+  };
+  const int64_t rows = std::min(kBr, L);
+  auto make = [&] {
+    return Scratch{std::vector<T>(kBr * kBc), std::vector<T>(drop ? kBr * kBc : 0), std::vector<T>(kBr * Ev),
+                   std::vector<T>(kBr), std::vector<T>(kBr)};
+  };
+  for_each_task<Scratch>(p.N * row_tiles, rows * S * (p.E + Ev), make, [&](int64_t task, Scratch& sc) {
     const int64_t n = task / row_tiles, i0 = task % row_tiles * kBr, br = std::min(kBr, L - i0);
     const Tiles<T> tiles{p, n};
-    std::vector<T> s(kBr * kBc), z(drop ? kBr * kBc : 0), acc(br * Ev, T(0)), m(br, -INFINITY), l(br, T(0));
+    std::vector<T> &s = sc.s, &z = sc.z, &acc = sc.acc, &m = sc.m, &l = sc.l;
+    std::fill(acc.begin(), acc.begin() + br * Ev, T(0));
+    std::fill(m.begin(), m.end(), T(-INFINITY));
+    std::fill(l.begin(), l.end(), T(0));
     // Causal: keys past the tile's last row are masked for all its rows — never computed.
     const int64_t j_end = p.causal ? std::min(S, i0 + br) : S;
     for (int64_t j0 = 0; j0 < j_end; j0 += kBc) {
@@ -117,9 +132,16 @@ void flash_attention_backward(const AttentionProblem<T>& p, const T* out, const 
                               T* dv) {
   const int64_t L = p.L, S = p.S, E = p.E, Ev = p.Ev;
   const bool drop = p.dropout_p > 0;
-  for_each_task(p.N, L * S * (2 * E + 2 * Ev), [&](int64_t n) {
+  struct Scratch {
+    std::vector<T> P, dP, z, Pz, D;
+  };
+  auto make = [&] {
+    return Scratch{std::vector<T>(kBr * kBc), std::vector<T>(kBr * kBc), std::vector<T>(drop ? kBr * kBc : 0),
+                   std::vector<T>(drop ? kBr * kBc : 0), std::vector<T>(L)};
+  };
+  for_each_task<Scratch>(p.N, L * S * (2 * E + 2 * Ev), make, [&](int64_t n, Scratch& sc) {
     const Tiles<T> tiles{p, n};
-    std::vector<T> P(kBr * kBc), dP(kBr * kBc), z(drop ? kBr * kBc : 0), Pz(drop ? kBr * kBc : 0), D(L);
+    std::vector<T> &P = sc.P, &dP = sc.dP, &z = sc.z, &Pz = sc.Pz, &D = sc.D;
     const T *q = p.q + n * L * E, *k = p.k + n * S * E, *v = p.v + n * S * Ev;
     const T *o = out + n * L * Ev, *g = dout + n * L * Ev, *lse_n = lse + n * L;
     T *dq_n = dq + n * L * E, *dk_n = dk + n * S * E, *dv_n = dv + n * S * Ev;
