@@ -100,6 +100,20 @@ def mha():
                           lambda m, x: m(x, x, x, attn_mask=mask, need_weights=False)[0])
 
 
+def attention(T):
+    """Causal attention, batch 1, 8 heads, head dim 64, forward + backward: the composite formula
+    (PyTorch 1.13 has no fused attention), against both of xgrad's."""
+    q, k, v = (torch.randn(1, 8, T, 64, requires_grad=True) for _ in range(3))
+    g = torch.randn(1, 8, T, 64)
+    causal = torch.ones(T, T, dtype=torch.bool).triu(1)
+
+    def run():
+        w = torch.softmax((q @ k.transpose(-2, -1) * 0.125).masked_fill(causal, float("-inf")), -1)
+        (w @ v).backward(g)
+        q.grad = k.grad = v.grad = None
+    return run
+
+
 def adam_10m():
     p = torch.randn(10_000_000, requires_grad=True)
     p.grad = torch.randn(10_000_000)
@@ -116,6 +130,10 @@ TORCH = {
     "BM_EncoderLayer": lambda: module_fwd_bwd(
         lambda: torch.nn.TransformerEncoderLayer(256, 4, 1024, dropout=0.0, batch_first=True), (32, 64, 256)),
     "BM_OpOverhead": op_overhead,
+    "BM_AttentionFused/128": lambda: attention(128),
+    "BM_AttentionFused/1024": lambda: attention(1024),
+    "BM_AttentionComposite/128": lambda: attention(128),
+    "BM_AttentionComposite/1024": lambda: attention(1024),
     "BM_OpOverheadForward": lambda: op_overhead(backward=False),
     "BM_MatmulFwdBwd/128": lambda: matmul(128),
     "BM_MatmulFwdBwd/512": lambda: matmul(512),

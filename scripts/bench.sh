@@ -9,3 +9,6 @@ out=$(mktemp -d)/xgrad_bench.json
   --benchmark_out="$out" --benchmark_out_format=json
 echo
 /usr/bin/python3 "$(dirname "$0")/../bench/compare.py" "$out"
+echo
+# Training steps, generation and memory: one process per point (scripts/train_bench.sh).
+"$(dirname "$0")/train_bench.sh" "$build"
