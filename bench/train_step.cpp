@@ -1,7 +1,7 @@
 // One training step of three model configurations — forward, cross-entropy, backward, clip 1.0,
 // AdamW — written against the public API, as bench/train_step.py writes them for PyTorch 1.13.
 // scripts/train_bench.sh runs both and prints ratios. Usage:
-//   train_step char-lm|tiny-seq2seq|d2l-seq2seq [threads] [steps] [checkpoint 0|1]
+//   train_step char-lm|char-lm@T|tiny-seq2seq|d2l-seq2seq [threads] [steps] [checkpoint 0|1]
 //   train_step sgemm [threads]            the sgemm rate of this run (1024³ float32), GFLOP/s
 // threads sets xgrad's pool; OpenBLAS reads OPENBLAS_NUM_THREADS at start (the script sets both).
 // Prints one line: xgrad <config> threads N checkpoint C ms <median step> gflop <per step>
@@ -39,6 +39,16 @@ struct Config {
 };
 
 Config config(const std::string& name) {
+  // char-lm@T: the char-lm model at context T with batch 8192 / T (tokens per step fixed), for the
+  // sequence-length sweep (scripts/seq_sweep.sh).
+  if (name.rfind("char-lm@", 0) == 0) {
+    const int64_t T = std::atoll(name.c_str() + 8);
+    if (T < 1 || T > 8192) {
+      std::fprintf(stderr, "char-lm@T: T must be in 1..8192\n");
+      std::exit(2);
+    }
+    return {128, 4, 4, 512, std::max<int64_t>(1, 8192 / T), 0, T, 0, 65, true};
+  }
   // char-lm: the char_lm example's GPT (pre-LN, GELU), 65 characters, context 128, batch 64.
   if (name == "char-lm") return {128, 4, 4, 512, 64, 0, 128, 0, 65, true};
   // tiny-seq2seq: the translate example's model (post-LN, ReLU), 2+2 layers, batch 64.

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """One training step of bench/train_step.cpp's configurations in PyTorch 1.13: forward,
 cross-entropy, backward, clip 1.0, AdamW, dropout 0.1. Usage:
-  train_step.py char-lm|tiny-seq2seq|d2l-seq2seq [threads] [steps]
+  train_step.py char-lm|char-lm@T|tiny-seq2seq|d2l-seq2seq [threads] [steps]
 Prints: torch <config> threads N checkpoint 0 ms <median step> gflop <per step> gflops <rate> extra_mb <peak − start>"""
 import math
 import sys
@@ -89,7 +89,11 @@ def main():
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     before = status_mb("VmRSS:")
-    cfg = CONFIGS[name]
+    if name.startswith("char-lm@"):  # context T, batch 8192 / T: tokens per step fixed
+        T = int(name[8:])
+        cfg = (128, 4, 4, 512, max(1, 8192 // T), 0, T, 0, 65, True)
+    else:
+        cfg = CONFIGS[name]
     d, heads, layers, ffn, B, S, T, sv, tv, decoder_only = cfg
     ids = torch.randint(0, tv, (B, T + 1))
     inp, target = ids[:, :T].contiguous(), ids[:, 1:].contiguous()
