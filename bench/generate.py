@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """bench/generate.cpp's loop in PyTorch 1.13: the char_lm GPT (pre-LN blocks: causal self-attention
 with nn.MultiheadAttention's packed in_proj, GELU MLP) continuing a 1-token prompt by 127 tokens
-greedily, on a hand-written key/value cache, in inference mode. Usage: generate.py [batch] [threads]"""
+greedily, on a hand-written key/value cache, in inference mode; or ("translate") the translate
+example's shape as nn.Transformer decoding 32 tokens greedily after a 24-token source, re-running the
+decoder over the prefix (nn.Transformer has no cache). Usage: generate.py [batch] [threads] [model]"""
 import sys
 import time
 
@@ -34,11 +36,48 @@ class Block(nn.Module):
         return y + self.fc2(F.gelu(self.fc1(self.ln2(y))))
 
 
+def timed(run):
+    run()
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[2]
+
+
+def translate(B, threads):
+    src_e, tgt_e = nn.Embedding(40, 64), nn.Embedding(24, 64)
+    tr = nn.Transformer(64, 4, 2, 2, 256, 0.0, batch_first=True).eval()
+    head = nn.Linear(64, 24)
+    pos = torch.arange(64, dtype=torch.float32).unsqueeze(1)
+    div = torch.pow(10000.0, torch.arange(0, 64, 2, dtype=torch.float32) / 64)
+    P = torch.zeros(64, 64)
+    P[:, 0::2], P[:, 1::2] = torch.sin(pos / div), torch.cos(pos / div)
+    src = torch.randint(1, 40, (B, 24))
+    steps = 32
+
+    def run():
+        with torch.inference_mode():
+            memory = tr.encoder(src_e(src) + P[:24])
+            ys = torch.ones(B, 1, dtype=torch.long)
+            for _ in range(steps):
+                T = ys.shape[1]
+                mask = nn.Transformer.generate_square_subsequent_mask(T)
+                h = tr.decoder(tgt_e(ys) + P[:T], memory, tgt_mask=mask)
+                ys = torch.cat([ys, head(h[:, -1]).argmax(-1, keepdim=True)], 1)
+        return ys
+    sec = timed(run)
+    print(f"torch generate batch {B} threads {threads} tokens_per_s {B * steps / sec:.0f} ms_per_token {sec * 1e3 / steps:.3f} translate")
+
+
 def main():
     B = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     threads = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     torch.set_num_threads(threads)
     torch.manual_seed(0)
+    if len(sys.argv) > 3 and sys.argv[3] == "translate":
+        return translate(B, threads)
     tok, pos = nn.Embedding(VOCAB, D), nn.Embedding(CONTEXT, D)
     blocks = nn.ModuleList(Block() for _ in range(LAYERS))
     ln_f, head = nn.LayerNorm(D), nn.Linear(D, VOCAB)
@@ -54,14 +93,8 @@ def main():
                     x = b.step(x, c)
                 ids = head(ln_f(x)).argmax(-1)
         return ids
-    run()
-    times = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
-    sec = sorted(times)[2]
-    print(f"torch generate batch {B} threads {threads} tokens_per_s {B * steps / sec:.0f} ms_per_token {sec * 1e3 / steps:.3f}")
+    sec = timed(run)
+    print(f"torch generate batch {B} threads {threads} tokens_per_s {B * steps / sec:.0f} ms_per_token {sec * 1e3 / steps:.3f} char-lm")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,10 @@
 #include "kernels/parallel.hpp"
 
 // OpenBLAS's own controls (declared here: its cblas.h clashes with xtensor-blas's headers).
+// blas_thread_shutdown_ (exported; OpenBLAS calls it itself before fork) ends the server threads
+// it started at load time for OPENBLAS_NUM_THREADS > 1, which otherwise spin on sched_yield.
 extern "C" void openblas_set_num_threads(int);
+extern "C" int blas_thread_shutdown_(void);
 
 namespace xgrad::kernels {
 
@@ -18,6 +21,7 @@ namespace {
 void single_threaded_blas() {
   static const bool done = [] {
     openblas_set_num_threads(1);
+    blas_thread_shutdown_();
     return true;
   }();
   (void)done;
