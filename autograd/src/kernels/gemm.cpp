@@ -52,7 +52,9 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   // rows r0.. of op(A) — row offset r0 of A, or column offset r0 when A is stored transposed.
   constexpr int64_t kRows = 16;
   const int64_t blocks = (M + kRows - 1) / kRows;
-  const int chunks = parallel_chunks(blocks, 2 * kRows * N * K / 64);
+  // A multiply-add weighs 1/32 of an element of the pool's memory-bound grain: products above
+  // about 8 M multiply-adds are split.
+  const int chunks = parallel_chunks(blocks, kRows * N * K / 32);
   if (chunks <= 1) {
     blas_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, N);
     return;

@@ -173,7 +173,6 @@ int parallel_chunks(int64_t n, int64_t work_per_item) {
 }
 
 void park_workers() { pool().park(); }
-bool in_parallel_region() { return in_parallel; }
 
 void parallel_for(int64_t n, int chunks, const std::function<void(int, int64_t, int64_t)>& f) {
   if (chunks <= 1) {

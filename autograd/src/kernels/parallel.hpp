@@ -16,9 +16,6 @@ int parallel_chunks(int64_t n, int64_t work_per_item);
 // concurrently; chunk 0 runs on the caller. The split depends only on n and chunks.
 void parallel_for(int64_t n, int chunks, const std::function<void(int, int64_t, int64_t)>& f);
 
-// True on a thread running a chunk of parallel_for (its kernels stay single-threaded).
-bool in_parallel_region();
-
 // Workers spin for about a millisecond after a job, ready for the next; this sends them to sleep
 // at once, for code about to start other threads on the same cores (multi-threaded BLAS).
 void park_workers();
