@@ -1,6 +1,7 @@
 #include "xgrad/checkpoint.hpp"
 
 #include <memory>
+#include <optional>
 #include <random>
 #include <unordered_set>
 
@@ -93,17 +94,23 @@ TensorList checkpoint(const std::function<TensorList(const TensorList&)>& fn, co
         // returns stay connected to them (grad-of-grad); otherwise on cut copies.
         const size_t n_in = c.saved.size();
         TensorList in = create_graph ? c.saved : cut(c.saved);
-        std::shared_ptr<std::mt19937_64> now;
-        if (rng) {
-          now = std::make_shared<std::mt19937_64>(generator_state());
-          set_generator_state(*rng);  // the forward's draws again: the same dropout masks
-        }
         TensorList outs;
         {
+          // The forward's draws again (the same dropout masks); the stream goes on afterwards as it
+          // was, also when fn throws.
+          struct Restore {
+            std::optional<std::mt19937_64> state;
+            ~Restore() {
+              if (state) set_generator_state(*state);
+            }
+          } restore;
+          if (rng) {
+            restore.state = generator_state();
+            set_generator_state(*rng);
+          }
           AutoGradMode record(true);
           outs = fn(in);
         }
-        if (now) set_generator_state(*now);
         XG_CHECK(outs.size() == n_out, "checkpoint: the function returned ", outs.size(),
                  " tensors when recomputed, ", n_out, " in the forward");
         TensorList o, g, targets;

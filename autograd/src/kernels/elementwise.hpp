@@ -86,7 +86,7 @@ Tensor binary_numeric(const Tensor& a, const Tensor& b, const char* op, F&& f) {
     } else {
       // Broadcasting: ranges of rows of the output's dim 0; an operand spanning that dim is cut
       // to the same rows, one broadcast along it is used whole.
-      const int64_t rows = out.dim() ? out.sizes()[0] : 1, inner = rows ? out.numel() / std::max<int64_t>(rows, 1) : 0;
+      const int64_t rows = out.dim() ? out.sizes()[0] : 1, inner = out.numel() / std::max<int64_t>(rows, 1);
       auto part = [&](const Tensor& t, auto* p, int64_t r0, int64_t r1) {
         xt::svector<size_t, 4> shape(t.sizes().begin(), t.sizes().end());
         int64_t offset = 0, count = t.numel();

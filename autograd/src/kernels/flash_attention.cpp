@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/dropout.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/philox.hpp"
@@ -16,9 +17,6 @@ namespace {
 // Query rows and keys per tile: a 64×64 score tile (16 KB in float32) and the q, k, v tiles of a
 // 64-wide head stay in L1/L2 while the four products of a step run over them.
 constexpr int64_t kBr = 64, kBc = 64;
-
-// Kept when the Philox word ≥ p·2³² (p = 1 keeps nothing: the threshold exceeds every word).
-uint64_t keep_threshold(double p) { return static_cast<uint64_t>(std::ldexp(p, 32)); }
 
 template <class T>
 struct Tiles {
@@ -48,7 +46,7 @@ struct Tiles {
   void dropout(int64_t i0, int64_t br, int64_t j0, int64_t bc, T* z) const {
     const Philox4x32 gen(p.seed);
     const uint64_t threshold = keep_threshold(p.dropout_p);
-    const T kept = p.dropout_p >= 1 ? T(0) : static_cast<T>(1.0 / (1.0 - p.dropout_p));
+    const T kept = static_cast<T>(dropout_scale(p.dropout_p));
     for (int64_t r = 0; r < br; ++r) {
       T* zr = z + r * bc;
       gen.words(static_cast<uint64_t>((n * p.L + i0 + r) * p.S + j0), bc,
@@ -61,11 +59,11 @@ struct Tiles {
 // cost, and each task writes its own rows, so the split never changes the result. Each chunk makes
 // its scratch once (`make`) and hands it to every task it runs: decoding runs thousands of tiny
 // tasks.
-template <class Scratch, class Make, class F>
+template <class Make, class F>
 void for_each_task(int64_t tasks, int64_t work_per_task, Make&& make, F&& f) {
   const int chunks = parallel_chunks(tasks, work_per_task);
   parallel_for(tasks, chunks, [&](int c, int64_t, int64_t) {
-    Scratch scratch = make();
+    auto scratch = make();
     for (int64_t t = c; t < tasks; t += chunks) f(t, scratch);
   });
 }
@@ -84,7 +82,7 @@ void flash_attention_forward(const AttentionProblem<T>& p, T* out, T* lse) {
     return Scratch{std::vector<T>(kBr * kBc), std::vector<T>(drop ? kBr * kBc : 0), std::vector<T>(kBr * Ev),
                    std::vector<T>(kBr), std::vector<T>(kBr)};
   };
-  for_each_task<Scratch>(p.N * row_tiles, rows * S * (p.E + Ev), make, [&](int64_t task, Scratch& sc) {
+  for_each_task(p.N * row_tiles, rows * S * (p.E + Ev), make, [&](int64_t task, Scratch& sc) {
     const int64_t n = task / row_tiles, i0 = task % row_tiles * kBr, br = std::min(kBr, L - i0);
     const Tiles<T> tiles{p, n};
     std::vector<T> &s = sc.s, &z = sc.z, &acc = sc.acc, &m = sc.m, &l = sc.l;
@@ -139,7 +137,7 @@ void flash_attention_backward(const AttentionProblem<T>& p, const T* out, const 
     return Scratch{std::vector<T>(kBr * kBc), std::vector<T>(kBr * kBc), std::vector<T>(drop ? kBr * kBc : 0),
                    std::vector<T>(drop ? kBr * kBc : 0), std::vector<T>(L)};
   };
-  for_each_task<Scratch>(p.N, L * S * (2 * E + 2 * Ev), make, [&](int64_t n, Scratch& sc) {
+  for_each_task(p.N, L * S * (2 * E + 2 * Ev), make, [&](int64_t n, Scratch& sc) {
     const Tiles<T> tiles{p, n};
     std::vector<T> &P = sc.P, &dP = sc.dP, &z = sc.z, &Pz = sc.Pz, &D = sc.D;
     const T *q = p.q + n * L * E, *k = p.k + n * S * E, *v = p.v + n * S * Ev;

@@ -3,6 +3,7 @@
 // weights, and what the op's backward becomes under create_graph so grad-of-grad keeps working.
 #include <cmath>
 
+#include "kernels/dropout.hpp"
 #include "kernels/flash_attention.hpp"
 #include "xgrad/grad_mode.hpp"
 #include "xgrad/ops.hpp"
@@ -21,7 +22,14 @@ constexpr const char* kOp = "scaled_dot_product_attention";
 struct Dims {
   Shape batch;  // q, k and v's leading dims, broadcast
   int64_t L, S, E, Ev;
+  int64_t N;  // problems: the product of the batch dims
 };
+
+Shape with_last(Shape batch, int64_t a, int64_t b = -1) {
+  batch.push_back(a);
+  if (b >= 0) batch.push_back(b);
+  return batch;
+}
 
 Dims check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, double dropout_p,
                   const char* op) {
@@ -36,13 +44,12 @@ Dims check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
   XG_CHECK(dropout_p >= 0 && dropout_p <= 1, op, ": dropout_p must be in [0, 1], got ", dropout_p);
   auto lead = [](const Tensor& t) { return Shape(std::vector<int64_t>(t.sizes().begin(), t.sizes().end() - 2)); };
   Dims d{broadcast_shapes(broadcast_shapes(lead(q), lead(k), op), lead(v), op), q.sizes()[q.dim() - 2],
-         k.sizes()[k.dim() - 2], q.sizes().back(), v.sizes().back()};
+         k.sizes()[k.dim() - 2], q.sizes().back(), v.sizes().back(), 1};
+  for (int64_t b : d.batch) d.N *= b;
   if (mask.defined()) {
     XG_CHECK(mask.dtype() == kBool || mask.is_floating_point(), op, ": attn_mask must be Bool or floating, got ",
              dtype_name(mask.dtype()), " (shape ", mask.sizes(), ")");
-    Shape scores = d.batch;
-    scores.push_back(d.L);
-    scores.push_back(d.S);
+    const Shape scores = with_last(d.batch, d.L, d.S);
     bool fits = mask.dim() <= static_cast<int64_t>(scores.size());
     for (int64_t i = 1; fits && i <= mask.dim(); ++i) {
       const int64_t m = mask.sizes()[mask.dim() - i];
@@ -67,13 +74,9 @@ Tensor attention_probs(const Tensor& q, const Tensor& k, const Tensor& mask, boo
 // The dropout multipliers (0 or 1/(1 − p)) of the fused kernel's call with this seed, shaped
 // like the scores.
 Tensor dropout_multipliers(uint64_t seed, double p, const Dims& d, ScalarType dtype) {
-  Shape shape = d.batch;
-  shape.push_back(d.L);
-  shape.push_back(d.S);
-  Tensor keep = empty(shape, kBool);
-  kernels::attention_keep_mask(seed, p, keep.numel() / std::max<int64_t>(d.L * d.S, 1), d.L, d.S,
-                               keep.data_ptr<bool>());
-  return keep.to(dtype) * (p >= 1 ? 0.0 : 1.0 / (1.0 - p));
+  Tensor keep = empty(with_last(d.batch, d.L, d.S), kBool);
+  kernels::attention_keep_mask(seed, p, d.N, d.L, d.S, keep.data_ptr<bool>());
+  return keep.to(dtype) * kernels::dropout_scale(p);
 }
 
 // The mask's layout for the kernel: per problem n an offset, and strides for query i and key j
@@ -90,10 +93,8 @@ void describe_mask(const Tensor& mask, const Dims& d, std::vector<int64_t>& offs
   }
   stride_l = stride[nb];
   stride_s = stride[nb + 1];
-  int64_t N = 1;
-  for (int64_t b : d.batch) N *= b;
-  offset.assign(N, 0);
-  for (int64_t n = 0; n < N; ++n) {
+  offset.assign(d.N, 0);
+  for (int64_t n = 0; n < d.N; ++n) {
     int64_t rest = n, off = 0;
     for (int64_t b = nb - 1; b >= 0; --b) {
       off += rest % d.batch[b] * stride[b];
@@ -110,8 +111,7 @@ kernels::AttentionProblem<T> make_problem(const Tensor& q, const Tensor& k, cons
   p.q = q.data_ptr<T>();
   p.k = k.data_ptr<T>();
   p.v = v.data_ptr<T>();
-  p.N = 1;
-  for (int64_t b : d.batch) p.N *= b;
+  p.N = d.N;
   p.L = d.L, p.S = d.S, p.E = d.E, p.Ev = d.Ev;
   p.scale = static_cast<T>(scale);
   p.causal = causal;
@@ -123,12 +123,6 @@ kernels::AttentionProblem<T> make_problem(const Tensor& q, const Tensor& k, cons
   p.dropout_p = dropout_p;
   p.seed = seed;
   return p;
-}
-
-Shape with_last(Shape batch, int64_t a, int64_t b = -1) {
-  batch.push_back(a);
-  if (b >= 0) batch.push_back(b);
-  return batch;
 }
 
 }  // namespace
@@ -145,7 +139,7 @@ std::tuple<Tensor, Tensor> _scaled_dot_product_attention_math(const Tensor& q, c
       XG_CHECK(dropout_mask.dtype() == kBool && dropout_mask.sizes() == w.sizes(), op,
                ": dropout_mask must be a Bool keep mask of the weights' shape ", w.sizes(), ", got ",
                dtype_name(dropout_mask.dtype()), dropout_mask.sizes());
-      w = masked_fill(w, ~dropout_mask, 0.0) * (dropout_p >= 1 ? 0.0 : 1.0 / (1.0 - dropout_p));
+      w = masked_fill(w, ~dropout_mask, 0.0) * kernels::dropout_scale(dropout_p);
     } else {
       w = dropout(w, dropout_p, true);
     }

@@ -1,12 +1,11 @@
 // Losses. cross_entropy is fused (log-softmax + NLL + label smoothing in one pass each way);
 // nll_loss and mse_loss are compositions of differentiable ops.
-#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "dims.hpp"
 #include "kernels/cross_entropy.hpp"
-#include "kernels/parallel.hpp"
+#include "kernels/dropout.hpp"
 #include "xgrad/grad_mode.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/random.hpp"
@@ -164,50 +163,10 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossOptions&
 
 namespace {
 
-// Dropout's keep decisions, in blocks of 16 Ki elements: block b is a xorshift* stream seeded by
-// splitmix64(seed + b), two 32-bit words per 64-bit output, element kept when its word ≥ p·2³².
-// Blocks are independent, so they run on any thread in any order (the same mask at any thread
-// count), and the backward regenerates the mask from the seed instead of storing it.
-constexpr int64_t kDropoutBlock = 1 << 14;
-
-uint64_t splitmix64(uint64_t z) {
-  z += 0x9E3779B97F4A7C15ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-// y[i] = x[i]·(keep(i) ? scale : 0), as PyTorch's x·mask (a dropped NaN stays NaN); x = nullptr:
-// y is the multipliers themselves.
-template <class T>
-void dropout_kernel(const T* x, T* y, int64_t n, uint64_t seed, double p) {
-  const uint64_t threshold = static_cast<uint64_t>(std::ldexp(p, 32));
-  const T scale = p >= 1.0 ? T(0) : static_cast<T>(1.0 / (1.0 - p));
-  const int64_t blocks = (n + kDropoutBlock - 1) / kDropoutBlock;
-  kernels::parallel_for(blocks, kDropoutBlock, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      uint64_t state = splitmix64(seed + static_cast<uint64_t>(b)) | 1;
-      const int64_t end = std::min(n, (b + 1) * kDropoutBlock);
-      for (int64_t i = b * kDropoutBlock; i < end; i += 2) {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        const uint64_t r = state * 0x2545F4914F6CDD1DULL;
-        const T m0 = (r & 0xffffffffu) >= threshold ? scale : T(0);
-        y[i] = x ? x[i] * m0 : m0;
-        if (i + 1 < end) {
-          const T m1 = (r >> 32) >= threshold ? scale : T(0);
-          y[i + 1] = x ? x[i + 1] * m1 : m1;
-        }
-      }
-    }
-  });
-}
-
 Tensor dropout_apply(const Tensor& x, uint64_t seed, double p, bool mask_only) {
   Tensor y = empty(x.sizes(), x.dtype());
   dispatch_floating(x.dtype(), "dropout", [&]<class T>() {
-    dropout_kernel<T>(mask_only ? nullptr : x.data_ptr<T>(), y.data_ptr<T>(), x.numel(), seed, p);
+    kernels::dropout<T>(mask_only ? nullptr : x.data_ptr<T>(), y.data_ptr<T>(), x.numel(), seed, p);
   });
   return y;
 }
