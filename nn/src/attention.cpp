@@ -1,6 +1,7 @@
 #include "xgrad/nn/attention.hpp"
 
 #include <cmath>
+#include <tuple>
 #include <type_traits>
 
 #include "xgrad/nn/init.hpp"
@@ -184,7 +185,8 @@ Tensor merge_masks(const Tensor& attn_mask, const Tensor& key_padding_mask, Scal
 
 // Without weights to return, attention is the fused op: memory linear in L and S, causal masks
 // recognised and skipped tile by tile. With them, the composite formula (its weights are the
-// (B, H, L, S) tensor the caller asked for).
+// (B, H, L, S) tensor the caller asked for); both take the same merged mask and give a query
+// whose keys are all masked output 0.
 std::pair<Tensor, Tensor> MultiheadAttentionImpl::attend(const Tensor& q, const KeyValue& kv,
                                                          const Tensor& key_padding_mask, const Tensor& attn_mask,
                                                          bool need_weights, bool average_attn_weights) {
@@ -205,17 +207,14 @@ std::pair<Tensor, Tensor> MultiheadAttentionImpl::attend(const Tensor& q, const 
     kpm = key_padding_mask.reshape({B, 1, 1, S});
   }
   const double p = is_training() ? options.dropout() : 0.0;
+  const bool causal = is_causal_mask(am);
+  const Tensor mask = merge_masks(causal ? Tensor() : am, kpm, q.dtype());
   Tensor out, weights;
   if (!need_weights) {
-    const bool causal = is_causal_mask(am);
-    out = scaled_dot_product_attention(q, kv.k, kv.v, merge_masks(causal ? Tensor() : am, kpm, q.dtype()), p, causal);
+    out = scaled_dot_product_attention(q, kv.k, kv.v, mask, p, causal);
   } else {
-    Tensor scores = matmul_t(q, kv.k, false, true) * (1.0 / std::sqrt(static_cast<double>(head_dim)));
-    for (const Tensor& m : {am, kpm})
-      if (m.defined()) scores = m.dtype() == kBool ? masked_fill(scores, m, -INFINITY) : scores + m.to(scores.dtype());
-    Tensor w = softmax(scores, -1);
-    if (p > 0) w = dropout(w, p, true);
-    out = matmul(w, kv.v);
+    Tensor w;
+    std::tie(out, w) = _scaled_dot_product_attention_math(q, kv.k, kv.v, mask, p, causal);
     weights = average_attn_weights ? mean(w, {1}) : w;
   }
   return {out_proj(out.permute({0, 2, 1, 3}).reshape({B, L, options.embed_dim()})), weights};
