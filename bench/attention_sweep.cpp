@@ -2,26 +2,18 @@
 // causal, forward + backward at sequence length T, fused or composite. Prints one line:
 //   xgrad <mode> T <T> ms <median ms per step> extra_mb <peak resident − resident before inputs>
 // One process per point: the peak resident set (VmHWM) only grows.
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <string>
 #include <vector>
 
 #include <xgrad/xgrad.hpp>
 
-namespace xg = xgrad;
+#include "measure.hpp"
 
-static double status_mb(const char* field) {  // VmRSS or VmHWM from /proc/self/status, in MB
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind(field, 0) == 0) return std::atof(line.c_str() + std::strlen(field) + 1) / 1024.0;
-  return 0;
-}
+namespace xg = xgrad;
+using bench::status_mb;
 
 int main(int argc, char** argv) {
   if (argc < 3) {
@@ -43,7 +35,6 @@ int main(int argc, char** argv) {
     q.set_grad({}), k.set_grad({}), v.set_grad({});
     if (s > 0) ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::sort(ms.begin(), ms.end());
-  std::printf("xgrad %s T %lld ms %.2f extra_mb %.1f\n", argv[1], static_cast<long long>(T), ms[ms.size() / 2],
+  std::printf("xgrad %s T %lld ms %.2f extra_mb %.1f\n", argv[1], static_cast<long long>(T), bench::median(ms),
               status_mb("VmHWM:") - before);
 }

@@ -7,12 +7,7 @@ import time
 
 import torch
 
-
-def status_mb(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field):
-            return int(line.split()[1]) / 1024.0
-    return 0.0
+from measure import median, status_mb
 
 
 def main():
@@ -32,8 +27,7 @@ def main():
         q.grad = k.grad = v.grad = None
         if s > 0:
             times.append((time.perf_counter() - t0) * 1e3)
-    times.sort()
-    print(f"torch composite T {T} ms {times[len(times) // 2]:.2f} extra_mb {status_mb('VmHWM:') - before:.1f}")
+    print(f"torch composite T {T} ms {median(times):.2f} extra_mb {status_mb('VmHWM:') - before:.1f}")
 
 
 if __name__ == "__main__":

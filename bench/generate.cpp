@@ -7,7 +7,6 @@
 // greedily with TransformerDecoder::forward_step (PyTorch re-runs its decoder over the prefix, as
 // nn.Transformer has no cache).
 // Prints: xgrad generate batch B threads N tokens_per_s X ms_per_token Y [model]
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "char_lm/model.hpp"
+#include "measure.hpp"
 
 namespace xg = xgrad;
 namespace nn = xg::nn;
@@ -30,8 +30,7 @@ double time_runs(F&& run) {
     run();
     s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::sort(s.begin(), s.end());
-  return s[s.size() / 2];
+  return bench::median(s);
 }
 
 struct TranslateImpl : nn::Module {

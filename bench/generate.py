@@ -11,6 +11,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from measure import median
+from train_step import PositionalEncoding
+
 D, H, LAYERS, FFN, CONTEXT, VOCAB = 128, 4, 4, 512, 128, 65
 
 
@@ -43,17 +46,14 @@ def timed(run):
         t0 = time.perf_counter()
         run()
         times.append(time.perf_counter() - t0)
-    return sorted(times)[2]
+    return median(times)
 
 
 def translate(B, threads):
     src_e, tgt_e = nn.Embedding(40, 64), nn.Embedding(24, 64)
     tr = nn.Transformer(64, 4, 2, 2, 256, 0.0, batch_first=True).eval()
     head = nn.Linear(64, 24)
-    pos = torch.arange(64, dtype=torch.float32).unsqueeze(1)
-    div = torch.pow(10000.0, torch.arange(0, 64, 2, dtype=torch.float32) / 64)
-    P = torch.zeros(64, 64)
-    P[:, 0::2], P[:, 1::2] = torch.sin(pos / div), torch.cos(pos / div)
+    P = PositionalEncoding(64, 0.0, 64).P[0]  # train_step.py's sinusoids
     src = torch.randint(1, 40, (B, 24))
     steps = 32
 

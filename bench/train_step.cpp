@@ -14,24 +14,20 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include <xgrad/xgrad.hpp>
+
+#include "measure.hpp"
 
 namespace xg = xgrad;
 namespace nn = xg::nn;
 
 namespace {
 
-double status_mb(const char* field) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind(field, 0) == 0) return std::atof(line.c_str() + std::strlen(field) + 1) / 1024.0;
-  return 0;
-}
+using bench::median;
+using bench::status_mb;
 
 struct Config {
   int64_t d, heads, layers, ffn, batch, src_len, tgt_len, src_vocab, tgt_vocab;
@@ -124,11 +120,6 @@ struct Seq2SeqImpl : nn::Module {
   xg::Tensor mask;
 };
 XG_MODULE(Seq2Seq);
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 }  // namespace
 

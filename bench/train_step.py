@@ -3,25 +3,19 @@
 cross-entropy, backward, clip 1.0, AdamW, dropout 0.1. Usage:
   train_step.py char-lm|char-lm@T|tiny-seq2seq|d2l-seq2seq [threads] [steps]
 Prints: torch <config> threads N checkpoint 0 ms <median step> gflop <per step> gflops <rate> extra_mb <peak − start>"""
-import math
 import sys
 import time
 
 import torch
 import torch.nn as nn
 
+from measure import median, status_mb
+
 CONFIGS = {  # d, heads, layers, ffn, batch, src_len, tgt_len, src_vocab, tgt_vocab, decoder_only
     "char-lm": (128, 4, 4, 512, 64, 0, 128, 0, 65, True),
     "tiny-seq2seq": (64, 4, 2, 256, 64, 24, 16, 40, 24, False),
     "d2l-seq2seq": (256, 4, 2, 64, 128, 10, 10, 200, 200, False),
 }
-
-
-def status_mb(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field):
-            return int(line.split()[1]) / 1024.0
-    return 0.0
 
 
 def matmul_gflop(d, heads, layers, ffn, B, S, T, sv, tv, decoder_only):
@@ -116,8 +110,7 @@ def main():
         opt.step()
         if s >= 2:
             times.append((time.perf_counter() - t0) * 1e3)
-    times.sort()
-    step = times[len(times) // 2]
+    step = median(times)
     gflop = matmul_gflop(*cfg)
     print(f"torch {name} threads {threads} checkpoint 0 ms {step:.2f} gflop {gflop:.2f} "
           f"gflops {gflop / (step / 1e3):.1f} extra_mb {status_mb('VmHWM:') - before:.1f}")
