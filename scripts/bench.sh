@@ -12,3 +12,6 @@ echo
 echo
 # Training steps, generation and memory: one process per point (scripts/train_bench.sh).
 "$(dirname "$0")/train_bench.sh" "$build"
+echo
+# Time to result on short epochs: translate against a PyTorch 1.13 script (scripts/short_epochs.sh).
+"$(dirname "$0")/short_epochs.sh" "$build"

@@ -81,6 +81,13 @@ struct StepResult {
   double tokens = 0;
 };
 
+// Where this process's time went (not saved in checkpoints): printed at the end of a verbose run,
+// so that a slow run says whether its steps or what surrounds them cost the time.
+struct PhaseTimes {
+  double steps = 0, validation = 0, logging = 0, checkpoints = 0;  // logging: metrics.csv and pictures
+  int64_t step_count = 0;
+};
+
 // A validation: one value per validation column, a summary for the log, and whether the run has
 // reached its target and should stop.
 struct Validation {
@@ -126,7 +133,12 @@ class Trainer {
       if (epoch_end || stop) save_checkpoint();
     }
     if (!validated) last = run_.step > first_step ? validate_and_log(false) : validate();
+    {
+      Timed timed{times_.checkpoints};
+      writer_.wait();
+    }
     progress_.clear();
+    if (o_.verbose && times_.step_count > 0) print_times();
     return last;
   }
 
@@ -141,6 +153,7 @@ class Trainer {
   Progress& progress() { return progress_; }
   const MetricsLog& metrics() const { return metrics_; }
   const LoopOptions& options() const { return o_; }
+  const PhaseTimes& times() const { return times_; }
 
  protected:
   // Forward and loss of global step `step`'s batch (gradients are zero; the loop runs backward).
@@ -160,7 +173,25 @@ class Trainer {
     return all;
   }
 
+  // Seconds since `t0` on the steady clock, added to `into`.
+  struct Timed {
+    double& into;
+    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+    ~Timed() { into += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
+  };
+
+  void print_times() const {
+    const double total = elapsed() - run_.seconds, s = times_.steps;
+    std::printf("time in this run: %.1f s = steps %.1f s (%lld, %.0f ms each) + validation %.1f s + "
+                "metrics and pictures %.1f s + checkpoints %.1f s + other %.1f s\n",
+                total, s, static_cast<long long>(times_.step_count), 1e3 * s / static_cast<double>(times_.step_count),
+                times_.validation, times_.logging, times_.checkpoints,
+                total - s - times_.validation - times_.logging - times_.checkpoints);
+  }
+
   void train_one_step() {
+    Timed timed{times_.steps};
+    ++times_.step_count;
     const int64_t step = run_.step;
     optimizer_.zero_grad();
     StepResult r = train_step(step);
@@ -180,7 +211,10 @@ class Trainer {
 
   Validation validate_and_log(bool reset_train_loss) {
     const double t0 = elapsed();
-    Validation v = validate();
+    Validation v = [&] {
+      Timed timed{times_.validation};
+      return validate();
+    }();
     run_.eval_seconds += elapsed() - t0;
     const double train_loss = run_.loss_sum / static_cast<double>(std::max<int64_t>(run_.loss_n, 1));
     const int64_t epoch = epoch_of(run_.step - 1);  // the epoch of the step just taken
@@ -194,18 +228,28 @@ class Trainer {
     std::vector<double> row{static_cast<double>(run_.step), static_cast<double>(epoch), elapsed(), train_loss,
                             optimizer_.lr(0)};
     row.insert(row.end(), v.values.begin(), v.values.end());
+    Timed timed{times_.logging};  // metrics.csv and the example's pictures
     metrics_.add(row);
     on_validated();
     if (reset_train_loss) run_.loss_sum = 0, run_.loss_n = 0;
     return v;
   }
 
+  // The state is copied here and written by writer_'s thread while training goes on (the next
+  // save, and the end of run(), wait for it): model.npz is the checkpoint's model. entries.
   void save_checkpoint() {
     if (o_.run_dir.empty()) return;
+    Timed timed{times_.checkpoints};
     Counters counters = run_.save(elapsed());
     for (auto& c : extra_counters()) counters.push_back(c);
-    examples::save_checkpoint(o_.run_dir + "/checkpoint.npz", model_, optimizer_, schedule_, counters);
-    model_.save(o_.run_dir + "/model.npz");
+    auto all = std::make_shared<NamedTensors>(checkpoint_tensors(model_, optimizer_, schedule_, counters));
+    writer_.write([all, dir = o_.run_dir] {
+      save_npz(dir + "/checkpoint.npz", *all);
+      NamedTensors model;
+      for (auto& [k, v] : *all)
+        if (k.rfind("model.", 0) == 0) model.emplace_back(k.substr(6), v);
+      save_npz(dir + "/model.npz", model);
+    });
   }
 
   void restore() {
@@ -228,6 +272,8 @@ class Trainer {
   Progress progress_;
   std::chrono::steady_clock::time_point started_;
   RunCounters run_;
+  PhaseTimes times_;
+  BackgroundWriter writer_;  // last member: destroyed (waited for) first
 };
 
 }  // namespace xgrad::examples

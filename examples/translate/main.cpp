@@ -46,7 +46,7 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--train-size", o.n_train, "generated training pairs")->check(CLI::Range(100, 10000000))->capture_default_str();
   app.add_option("--eval-size", o.n_eval, "generated validation and test pairs, each")->check(CLI::Range(10, 100000))->capture_default_str();
   app.add_option("--min-freq", o.min_freq, "vocabulary minimum frequency (--data)")->check(CLI::Range(1, 1000000))->capture_default_str();
-  app.add_option("--target", t.target, "stop once validation exact accuracy reaches this")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--target", t.target, "stop once validation exact accuracy reaches this (0: no target)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app.add_option("--runs", o.runs, "folder that holds run folders")->capture_default_str();
   app.add_option("--name", o.name, "run folder name (default: the task or data file name)");
   app.add_option("--beam", o.beam, "beam size for the test set and --load (1: greedy)")->check(CLI::Range(1, 64))->capture_default_str()->configurable(false);

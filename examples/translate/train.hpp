@@ -169,7 +169,7 @@ class Trainer : private ex::AdamWWarmupCosine, public ex::Trainer {
     char line[200];
     std::snprintf(line, sizeof line, "valid loss %.4f  token %.1f%%  exact %.1f%%  BLEU-2 %.3f  BLEU-4 %.3f", last_.loss,
                   100 * last_.token_accuracy, 100 * last_.exact, last_.bleu2, last_.bleu4);
-    return {{last_.loss, last_.token_accuracy, last_.exact, last_.bleu2, last_.bleu4}, line, last_.exact >= o_.target};
+    return {{last_.loss, last_.token_accuracy, last_.exact, last_.bleu2, last_.bleu4}, line, o_.target > 0 && last_.exact >= o_.target};
   }
 
   // The curves, redrawn after each validation: losses on one panel, accuracies on the other.
