@@ -1,5 +1,5 @@
-// Adagrad, RMSprop, Adadelta, Adam and AdamW: one fused loop per parameter, in torch.optim
-// 1.13's order of operations.
+// Adagrad, RMSprop, Adadelta, Adam, AdamW, RAdam and NAdam: one fused loop per parameter, in
+// torch.optim 1.13's order of operations.
 #include <cmath>
 
 #include "step_util.hpp"
@@ -158,6 +158,72 @@ void Adam::step() {
 void AdamW::step() {
   std::vector<AdamOptions> base(options_.begin(), options_.end());
   adam_step(params_, base, [&](size_t g, size_t i) -> auto& { return state(g, i); }, true, "AdamW");
+}
+
+void RAdam::step() {
+  detail::for_each_param_with_grad(params_, "RAdam", [&](size_t g, size_t i, const Tensor& p, const Tensor& grad) {
+    const RAdamOptions& o = options_[g];
+    auto& st = state(g, i);
+    const double step = detail::increment_step(st);
+    Tensor m = detail::buffer(st, "exp_avg", p), v = detail::buffer(st, "exp_avg_sq", p);
+    const double b1 = o.betas().first, b2 = o.betas().second;
+    const double bc1 = 1 - std::pow(b1, step), bc2 = 1 - std::pow(b2, step);
+    const double rho_inf = 2 / (1 - b2) - 1, rho_t = rho_inf - 2 * step * std::pow(b2, step) / bc2;
+    // The rectified adaptive step once the variance estimate is defined (ρₜ > 5, as torch).
+    const bool rectified = rho_t > 5.0;
+    const double rect =
+        rectified ? std::sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) : 0.0;
+    dispatch_floating(p.dtype(), "RAdam", [&]<class T>() {
+      T *w = p.data_ptr<T>(), *pm = m.data_ptr<T>(), *pv = v.data_ptr<T>();
+      const T* gr = grad.data_ptr<T>();
+      const T tb1 = T(b1), tb1c = T(1 - b1), tb2 = T(b2), tb2c = T(1 - b2), eps = T(o.eps()), wd = T(o.weight_decay()),
+              tbc1 = T(bc1), lr = T(o.lr()), sbc2 = T(std::sqrt(bc2)), trect = T(rect);
+#pragma omp simd
+      for (int64_t k = 0; k < p.numel(); ++k) {
+        const T d = wd != T(0) ? gr[k] + wd * w[k] : gr[k];
+        pm[k] = pm[k] * tb1 + tb1c * d;
+        pv[k] = pv[k] * tb2 + tb2c * d * d;
+        const T corrected = pm[k] / tbc1 * lr;
+        w[k] = rectified ? w[k] - corrected * (sbc2 / (std::sqrt(pv[k]) + eps)) * trect : w[k] - corrected;
+      }
+    });
+  });
+}
+
+void NAdam::step() {
+  detail::for_each_param_with_grad(params_, "NAdam", [&](size_t g, size_t i, const Tensor& p, const Tensor& grad) {
+    const NAdamOptions& o = options_[g];
+    auto& st = state(g, i);
+    const double step = detail::increment_step(st);
+    Tensor m = detail::buffer(st, "exp_avg", p), v = detail::buffer(st, "exp_avg_sq", p);
+    auto it = st.find("mu_product");
+    if (it == st.end()) it = st.emplace("mu_product", scalar_tensor(1.0, kFloat64)).first;
+    const double b1 = o.betas().first, b2 = o.betas().second, bc2 = 1 - std::pow(b2, step);
+    const double mu = b1 * (1 - 0.5 * std::pow(0.96, step * o.momentum_decay()));
+    const double mu_next = b1 * (1 - 0.5 * std::pow(0.96, (step + 1) * o.momentum_decay()));
+    // torch.optim 1.13 keeps the product of the μ's in a float32 tensor whatever the parameters'
+    // dtype, so its rounding is float32's; done the same way here to follow it step for step.
+    double& prod = *it->second.data_ptr<double>();
+    const float prod32 = static_cast<float>(prod) * static_cast<float>(mu);
+    prod = prod32;
+    const double prod_next = prod32 * static_cast<float>(mu) * static_cast<float>(mu_next);
+    const double c_grad = -o.lr() * (1 - mu) / (1 - prod), c_avg = -o.lr() * mu_next / (1 - prod_next);
+    dispatch_floating(p.dtype(), "NAdam", [&]<class T>() {
+      T *w = p.data_ptr<T>(), *pm = m.data_ptr<T>(), *pv = v.data_ptr<T>();
+      const T* gr = grad.data_ptr<T>();
+      const T tb1 = T(b1), tb1c = T(1 - b1), tb2 = T(b2), tb2c = T(1 - b2), eps = T(o.eps()), wd = T(o.weight_decay()),
+              tbc2 = T(bc2), cg = T(c_grad), ca = T(c_avg);
+#pragma omp simd
+      for (int64_t k = 0; k < p.numel(); ++k) {
+        const T d = wd != T(0) ? gr[k] + wd * w[k] : gr[k];
+        pm[k] = pm[k] * tb1 + tb1c * d;
+        pv[k] = pv[k] * tb2 + tb2c * d * d;
+        const T denom = std::sqrt(pv[k] / tbc2) + eps;
+        const T w1 = w[k] + cg * (d / denom);
+        w[k] = w1 + ca * (pm[k] / denom);
+      }
+    });
+  });
 }
 
 }  // namespace xgrad::optim

@@ -180,7 +180,7 @@ void Optimizer::load_state_dict(const NamedTensors& dict) {
         problems.push_back(str("'", k, "': ", dtype_name(v.dtype()), v.sizes(), " in the saved state, parameter is ",
                                dtype_name(p.dtype()), p.sizes()));
       else new_state[g][i][name] = v.to(p.dtype()).clone();
-    } else if (auto why = scalar_problem(v, true, 0, 1e15); !why.empty()) {
+    } else if (auto why = scalar_problem(v, spec->whole, spec->lo, spec->hi); !why.empty()) {
       problems.push_back(str("'", k, "' ", why));
     } else {
       new_state[g][i][name] = scalar_tensor(v.item<double>(), kFloat64);
@@ -189,7 +189,8 @@ void Optimizer::load_state_dict(const NamedTensors& dict) {
   for (size_t g = 0; g < params_.size(); ++g)  // buffers without their step count would restart bias correction
     for (size_t i = 0; i < params_[g].size(); ++i) {
       const auto& st = new_state[g][i];
-      const bool has_step_spec = std::any_of(layout[g].begin(), layout[g].end(), [](auto& b) { return !b.per_element; });
+      const bool has_step_spec =
+          std::any_of(layout[g].begin(), layout[g].end(), [](auto& b) { return std::string(b.name) == "step"; });
       if (has_step_spec && !st.empty() && !st.count("step"))
         problems.push_back(str("state of parameter ", i, " in group ", g, " has buffers but no step count"));
     }

@@ -34,6 +34,40 @@ TEST_CASE("every optimizer converges on least squares", "[optim]") {
   CHECK(least_squares<optim::Adadelta>(optim::AdadeltaOptions(1.0), 3000) < 1e-2);
   CHECK(least_squares<optim::Adam>(optim::AdamOptions(0.1), 500) < 1e-4);
   CHECK(least_squares<optim::AdamW>(optim::AdamWOptions(0.1).weight_decay(0.0), 500) < 1e-4);
+  CHECK(least_squares<optim::RAdam>(optim::RAdamOptions(0.1), 500) < 1e-4);
+  CHECK(least_squares<optim::NAdam>(optim::NAdamOptions(0.1), 500) < 1e-4);
+}
+
+TEST_CASE("RAdam and NAdam: torch's defaults, option checks and their scalar state", "[optim]") {
+  xg::Tensor w = xg::randn({3}).requires_grad_();
+  optim::RAdam radam({w});
+  CHECK(radam.hyper(0) == optim::Hyper{{"lr", 1e-3}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"weight_decay", 0.0}});
+  optim::NAdam nadam({w});
+  CHECK(nadam.hyper(0) == optim::Hyper{{"lr", 2e-3}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8},
+                                       {"weight_decay", 0.0}, {"momentum_decay", 4e-3}});
+  CHECK_THROWS_WITH(optim::RAdam({w}, optim::RAdamOptions().betas({0.9, 1.0})), Catch::Contains("RAdam") && Catch::Contains("beta2"));
+  CHECK_THROWS_WITH(optim::NAdam({w}, optim::NAdamOptions().momentum_decay(-1)), Catch::Contains("NAdam") && Catch::Contains("momentum_decay"));
+
+  // RAdam's first steps (ρₜ ≤ 5) are momentum SGD with a bias-corrected mean: p −= lr·g at step 1.
+  const xg::Tensor before = w.detach().clone(), g = xg::randn({3});
+  w.set_grad(g.clone());
+  radam.step();
+  CHECK(xg::allclose(w.detach(), before - 1e-3 * g, 1e-6, 1e-7));
+
+  // NAdam keeps the product of its momentum schedule: saved, checked (a real in [0, 1]) and restored.
+  w.set_grad(g.clone());
+  nadam.step();
+  const xg::NamedTensors sd = nadam.state_dict();
+  auto mu = std::find_if(sd.begin(), sd.end(), [](auto& e) { return e.first == "state.0.0.mu_product"; });
+  REQUIRE(mu != sd.end());
+  CHECK(mu->second.item<double>() == Approx(0.9 * (1 - 0.5 * std::pow(0.96, 4e-3))).epsilon(1e-6));
+  xg::NamedTensors bad = sd;
+  for (auto& [k, v] : bad)
+    if (k == "state.0.0.mu_product") v = xg::scalar_tensor(1.5, xg::kFloat64);
+  optim::NAdam fresh({w});
+  CHECK_THROWS_WITH(fresh.load_state_dict(bad), Catch::Contains("mu_product") && Catch::Contains("outside"));
+  fresh.load_state_dict(sd);
+  CHECK(fresh.state_dict().size() == sd.size());
 }
 
 TEST_CASE("step with a closure returns the loss", "[optim]") {

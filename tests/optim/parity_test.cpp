@@ -40,6 +40,14 @@ const std::map<std::string, MakeOpt>& optimizers() {
       {"adamw_options", [](auto& p) {
          return std::make_unique<AdamW>(p, AdamWOptions(0.01).betas({0.9, 0.98}).eps(1e-9).weight_decay(0.1).amsgrad(true));
        }},
+      {"radam", [](auto& p) { return std::make_unique<RAdam>(p, RAdamOptions(0.01)); }},
+      {"radam_options", [](auto& p) {
+         return std::make_unique<RAdam>(p, RAdamOptions(0.02).betas({0.8, 0.99}).eps(1e-6).weight_decay(0.01));
+       }},
+      {"nadam", [](auto& p) { return std::make_unique<NAdam>(p, NAdamOptions()); }},
+      {"nadam_options", [](auto& p) {
+         return std::make_unique<NAdam>(p, NAdamOptions(0.01).betas({0.85, 0.99}).eps(1e-6).weight_decay(0.01).momentum_decay(0.01));
+       }},
   };
   return m;
 }

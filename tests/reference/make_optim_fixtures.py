@@ -32,6 +32,10 @@ OPTIMIZERS = {
     "adam_betas_maximize": (O.Adam, dict(lr=0.001, betas=(0.8, 0.99), eps=1e-6, maximize=True)),
     "adamw": (O.AdamW, dict(lr=0.01)),
     "adamw_options": (O.AdamW, dict(lr=0.01, betas=(0.9, 0.98), eps=1e-9, weight_decay=0.1, amsgrad=True)),
+    "radam": (O.RAdam, dict(lr=0.01)),
+    "radam_options": (O.RAdam, dict(lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.01)),
+    "nadam": (O.NAdam, dict()),
+    "nadam_options": (O.NAdam, dict(lr=0.01, betas=(0.85, 0.99), eps=1e-6, weight_decay=0.01, momentum_decay=0.01)),
 }
 
 

@@ -1,6 +1,7 @@
 #pragma once
 // The adaptive family of the d2l optimisation chapter: Adagrad, RMSprop, Adadelta, Adam, AdamW,
-// each with torch.optim 1.13's update rule, defaults and state names.
+// and Adam's two refinements RAdam and NAdam, each with torch.optim 1.13's update rule, defaults
+// and state names.
 #include <utility>
 
 #include "xgrad/optim/optimizer.hpp"
@@ -123,6 +124,54 @@ struct AdamWOptions : AdamOptions {
   using AdamOptions::weight_decay;
 };
 
+// RAdam (Liu et al. 2020): Adam with its adaptive step rectified while the second moment's
+// estimate is too young to trust (plain momentum SGD until ρₜ > 5). torch.optim.RAdam 1.13.
+struct RAdamOptions {
+  static constexpr const char* kName = "RAdam";
+  RAdamOptions(double lr = 1e-3) : lr_(lr) {}  // NOLINT
+  XG_ARG(double, lr);
+  XG_ARG(std::pair<double XG_COMMA double>, betas) = {0.9, 0.999};
+  XG_ARG(double, eps) = 1e-8;
+  XG_ARG(double, weight_decay) = 0.0;
+
+ public:
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("lr", o.lr_, kNonNegative);
+    f("beta1", o.betas_.first, kUnitOpen);
+    f("beta2", o.betas_.second, kUnitOpen);
+    f("eps", o.eps_, kNonNegative);
+    f("weight_decay", o.weight_decay_, kNonNegative);
+  }
+  std::vector<StateBuffer> state_buffers() const { return {{"step", false}, {"exp_avg"}, {"exp_avg_sq"}}; }
+};
+
+// NAdam (Dozat 2016): Adam with Nesterov momentum and a momentum schedule
+// μₜ = β₁(1 − ½·0.96^(t·momentum_decay)). torch.optim.NAdam 1.13.
+struct NAdamOptions {
+  static constexpr const char* kName = "NAdam";
+  NAdamOptions(double lr = 2e-3) : lr_(lr) {}  // NOLINT
+  XG_ARG(double, lr);
+  XG_ARG(std::pair<double XG_COMMA double>, betas) = {0.9, 0.999};
+  XG_ARG(double, eps) = 1e-8;
+  XG_ARG(double, weight_decay) = 0.0;
+  XG_ARG(double, momentum_decay) = 4e-3;
+
+ public:
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("lr", o.lr_, kNonNegative);
+    f("beta1", o.betas_.first, kUnitOpen);
+    f("beta2", o.betas_.second, kUnitOpen);
+    f("eps", o.eps_, kNonNegative);
+    f("weight_decay", o.weight_decay_, kNonNegative);
+    f("momentum_decay", o.momentum_decay_, kNonNegative);
+  }
+  std::vector<StateBuffer> state_buffers() const {
+    return {{"step", false}, {"mu_product", false, false, 0.0, 1.0}, {"exp_avg"}, {"exp_avg_sq"}};
+  }
+};
+
 // Each optimizer: the typed base's constructors (params + options, params alone with the
 // defaults, or a list of groups) and its own step.
 #define XG_OPTIMIZER(Name)                                \
@@ -142,6 +191,12 @@ XG_OPTIMIZER(Adadelta);
 XG_OPTIMIZER(Adam);
 // p ·= 1 − lr·wd, then Adam without weight decay in the gradient
 XG_OPTIMIZER(AdamW);
+// Adam's moments; ρ∞ = 2/(1−β₂) − 1, ρₜ = ρ∞ − 2tβ₂ᵗ/(1−β₂ᵗ); if ρₜ > 5:
+// p −= lr · m/(1−β₁ᵗ) · r · √(1−β₂ᵗ)/(√v + eps), r = √((ρₜ−4)(ρₜ−2)ρ∞ / ((ρ∞−4)(ρ∞−2)ρₜ)); else p −= lr · m/(1−β₁ᵗ)
+XG_OPTIMIZER(RAdam);
+// Adam's moments; Π = Π·μₜ; d = √(v/(1−β₂ᵗ)) + eps;
+// p −= lr(1−μₜ)/(1−Π) · g/d + lr·μₜ₊₁/(1−Π·μₜ₊₁) · m/d
+XG_OPTIMIZER(NAdam);
 #undef XG_OPTIMIZER
 
 }  // namespace xgrad::optim

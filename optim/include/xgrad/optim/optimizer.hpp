@@ -19,11 +19,13 @@ namespace xgrad::optim {
 using Hyper = std::map<std::string, double>;
 
 // One buffer of a parameter's optimizer state: shaped like the parameter (per element) or a scalar
-// (the step count). Each options struct says which buffers a step keeps (state_buffers()), and
-// load_state_dict checks saved state against that.
+// (the step count: a whole number; NAdam's mu_product: a real in [0, 1]). Each options struct says
+// which buffers a step keeps (state_buffers()), and load_state_dict checks saved state against that.
 struct StateBuffer {
   const char* name;
   bool per_element = true;
+  bool whole = true;  // scalars: a count
+  double lo = 0, hi = 1e15;
 };
 
 class Optimizer {
