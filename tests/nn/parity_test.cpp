@@ -112,3 +112,39 @@ TEST_CASE("a 2+2-layer Transformer matches PyTorch", "[parity][nn]") {
     return L{m(in[0], in[1], xg::Tensor(), in[2], xg::Tensor(), in[3], in[4], in[3])};
   });
 }
+
+TEST_CASE("GRU, LSTM and their cells match PyTorch, weights from its state dicts", "[parity][nn]") {
+  // Output 0 is every output flattened into one vector (the fixture's grad_output covers the final
+  // states too); the outputs themselves follow.
+  auto flat = [](const L& ts) {
+    L parts;
+    for (auto& t : ts) parts.push_back(t.reshape({-1}));
+    L all{xg::cat(parts)};
+    all.insert(all.end(), ts.begin(), ts.end());
+    return all;
+  };
+  check_module("gru_2layer_batch_first", nn::GRU(nn::GRUOptions(5, 4).num_layers(2).batch_first(true)),
+               [&](auto& m, const L& in) {
+                 auto [out, h] = m(in[0], in[1]);
+                 return flat({out, h});
+               });
+  check_module("gru_bidirectional", nn::GRU(nn::GRUOptions(3, 4).bidirectional(true)), [&](auto& m, const L& in) {
+    auto [out, h] = m(in[0]);
+    return flat({out, h});
+  });
+  check_module("lstm_2layer_bidirectional",
+               nn::LSTM(nn::LSTMOptions(4, 3).num_layers(2).bidirectional(true).batch_first(true)),
+               [&](auto& m, const L& in) {
+                 auto [out, hc] = m(in[0], std::tuple{in[1], in[2]});
+                 return flat({out, std::get<0>(hc), std::get<1>(hc)});
+               });
+  check_module("lstm_nobias_unbatched", nn::LSTM(nn::LSTMOptions(3, 4).bias(false)), [&](auto& m, const L& in) {
+    auto [out, hc] = m(in[0], std::tuple{in[1], in[2]});
+    return flat({out, std::get<0>(hc), std::get<1>(hc)});
+  });
+  check_module("gru_cell", nn::GRUCell(5, 4), [](auto& m, const L& in) { return L{m(in[0], in[1])}; });
+  check_module("lstm_cell", nn::LSTMCell(5, 4), [&](auto& m, const L& in) {
+    auto [h, c] = m(in[0], std::tuple{in[1], in[2]});
+    return flat({h, c});
+  });
+}

@@ -93,6 +93,21 @@ def main():
               [randn(2, 5, 8), randn(2, 4, 8), causal(4), kpm(2, 5, [0, 1]), kpm(2, 4, [1, 0])],
               lambda m, s, t, tm, sk, tk: m(s, t, tgt_mask=tm, src_key_padding_mask=sk, tgt_key_padding_mask=tk,
                                             memory_key_padding_mask=sk))
+    # Recurrent layers: output 0 is every output flattened into one vector, so that the random
+    # grad_output reaches the final states too.
+    flat = lambda *ts: torch.cat([t.reshape(-1) for t in ts])
+    save_case("gru_2layer_batch_first", nn.GRU(5, 4, num_layers=2, batch_first=True), [randn(2, 3, 5), randn(2, 2, 4)],
+              lambda m, x, h: (lambda o, h: (flat(o, h), o, h))(*m(x, h)))
+    save_case("gru_bidirectional", nn.GRU(3, 4, bidirectional=True), [randn(5, 2, 3)],
+              lambda m, x: (lambda o, h: (flat(o, h), o, h))(*m(x)))
+    save_case("lstm_2layer_bidirectional", nn.LSTM(4, 3, num_layers=2, bidirectional=True, batch_first=True),
+              [randn(2, 4, 4), randn(4, 2, 3), randn(4, 2, 3)],
+              lambda m, x, h, c: (lambda o, hc: (flat(o, *hc), o, *hc))(*m(x, (h, c))))
+    save_case("lstm_nobias_unbatched", nn.LSTM(3, 4, bias=False), [randn(6, 3), randn(1, 4), randn(1, 4)],
+              lambda m, x, h, c: (lambda o, hc: (flat(o, *hc), o, *hc))(*m(x, (h, c))))
+    save_case("gru_cell", nn.GRUCell(5, 4), [randn(3, 5), randn(3, 4)], lambda m, x, h: m(x, h))
+    save_case("lstm_cell", nn.LSTMCell(5, 4), [randn(3, 5), randn(3, 4), randn(3, 4)],
+              lambda m, x, h, c: (lambda hc: (flat(*hc), *hc))(m(x, (h, c))))
     print(f"wrote nn fixtures to {OUT}")
 
 

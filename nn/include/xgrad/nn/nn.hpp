@@ -11,4 +11,5 @@
 #include "xgrad/nn/module.hpp"
 #include "xgrad/nn/norm.hpp"
 #include "xgrad/nn/positional.hpp"
+#include "xgrad/nn/rnn.hpp"
 #include "xgrad/nn/transformer.hpp"
