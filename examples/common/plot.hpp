@@ -19,6 +19,7 @@ struct Series {
   std::string label;
   std::vector<double> x, y;
   bool markers = false;
+  bool line = true;  // false with markers: a scatter plot
 };
 
 struct Panel {
@@ -142,10 +143,12 @@ inline void draw_panel(std::ostream& s, const Panel& P, size_t index, double ox,
     << "' height='" << ph << "'/></clipPath>\n<g clip-path='url(#c" << index << ")'>\n";
   for (size_t k = 0; k < P.series.size(); ++k) {
     const Series& S = P.series[k];
-    s << "<polyline fill='none' stroke-width='1.8' stroke='" << color(k) << "' points='";
-    for (size_t i = 0; i < S.x.size(); ++i)
-      if (std::isfinite(S.y[i]) && !(P.log_y && S.y[i] <= 0)) s << sx(S.x[i]) << "," << sy(ty(S.y[i])) << " ";
-    s << "'/>\n";
+    if (S.line) {
+      s << "<polyline fill='none' stroke-width='1.8' stroke='" << color(k) << "' points='";
+      for (size_t i = 0; i < S.x.size(); ++i)
+        if (std::isfinite(S.y[i]) && !(P.log_y && S.y[i] <= 0)) s << sx(S.x[i]) << "," << sy(ty(S.y[i])) << " ";
+      s << "'/>\n";
+    }
     if (S.markers)
       for (size_t i = 0; i < S.x.size(); ++i)
         s << "<circle r='2.5' fill='" << color(k) << "' cx='" << sx(S.x[i]) << "' cy='" << sy(ty(S.y[i])) << "'/>\n";
@@ -156,9 +159,12 @@ inline void draw_panel(std::ostream& s, const Panel& P, size_t index, double ox,
            ly = P.legend_bottom ? oy + mt + ph - 10 - 16 * static_cast<double>(P.series.size() - 1 - k)
                                 : oy + mt + 14 + 16 * static_cast<double>(k);
     s << "<rect x='" << lx - 4 << "' y='" << ly - 11 << "' width='200' height='16' fill='white' opacity='0.8'/>";
-    s << "<line x1='" << lx << "' x2='" << lx + 22 << "' y1='" << ly - 4 << "' y2='" << ly - 4 << "' stroke='"
-      << color(k) << "' stroke-width='2'/><text x='" << lx + 28 << "' y='" << ly << "'>" << esc(P.series[k].label)
-      << "</text>\n";
+    if (P.series[k].line)
+      s << "<line x1='" << lx << "' x2='" << lx + 22 << "' y1='" << ly - 4 << "' y2='" << ly - 4 << "' stroke='"
+        << color(k) << "' stroke-width='2'/>";
+    else
+      s << "<circle r='3' fill='" << color(k) << "' cx='" << lx + 11 << "' cy='" << ly - 4 << "'/>";
+    s << "<text x='" << lx + 28 << "' y='" << ly << "'>" << esc(P.series[k].label) << "</text>\n";
   }
 }
 
@@ -179,11 +185,12 @@ inline void write_svg(const std::string& path, const std::vector<Panel>& panels,
 }
 
 // A matrix drawn as coloured cells with labels on both axes (attention weights: rows are the
-// queries, columns the keys, values in [0, 1]), as d2l's show_heatmaps.
+// queries, columns the keys, values in [0, vmax]), as d2l's show_heatmaps.
 struct Heatmap {
   std::string title;
   std::vector<std::string> row_labels, col_labels;
   std::vector<double> values;  // rows × cols, row-major
+  double vmax = 1.0;           // drawn darkest (the title should say when it is not 1)
 };
 
 // Writes heatmaps in a grid, `cols` per row, under a common title; white (0) to dark red (1).
@@ -203,6 +210,7 @@ inline void write_heatmaps_svg(const std::string& path, const std::string& title
     << "' font-family='sans-serif' font-size='" << std::min(11.0, cell * 0.8) << "'>\n"
     << "<rect width='100%' height='100%' fill='white'/>\n<text x='10' y='22' font-size='15'>" << esc(title)
     << "</text>\n<text x='10' y='40' font-size='11' fill='#555'>rows: queries, columns: keys; white = 0, dark red = 1"
+    << " (or the largest value a title gives)"
     << "</text>\n";
   for (size_t i = 0; i < maps.size(); ++i) {
     const Heatmap& m = maps[i];
@@ -213,7 +221,7 @@ inline void write_heatmaps_svg(const std::string& path, const std::string& title
     s << "<text x='" << gx << "' y='" << oy + 14 << "' font-size='12'>" << esc(m.title) << "</text>\n";
     for (size_t r = 0; r < R; ++r)
       for (size_t c = 0; c < C; ++c) {
-        const double v = std::clamp(m.values.at(r * C + c), 0.0, 1.0);
+        const double v = std::clamp(m.values.at(r * C + c) / m.vmax, 0.0, 1.0);
         if (v < 0.004) continue;  // white on white: leaving it out keeps the file small
         // white → #b2182b (dark red), linear in each channel
         char fill[8];

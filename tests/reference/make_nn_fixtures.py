@@ -108,7 +108,45 @@ def main():
     save_case("gru_cell", nn.GRUCell(5, 4), [randn(3, 5), randn(3, 4)], lambda m, x, h: m(x, h))
     save_case("lstm_cell", nn.LSTMCell(5, 4), [randn(3, 5), randn(3, 4), randn(3, 4)],
               lambda m, x, h, c: (lambda hc: (flat(*hc), *hc))(m(x, (h, c))))
+    nadaraya_watson()
     print(f"wrote nn fixtures to {OUT}")
+
+
+def nadaraya_watson():
+    """d2l 10.2's parametric attention pooling, its code run in float64 on fixed data and a fixed
+    initial w: w and the summed loss after each of 5 SGD epochs (lr 0.5), then the test estimates
+    and attention weights. examples/tests/attention_pooling_test.cpp follows it."""
+    d = os.path.join(OUT, "nadaraya_watson")
+    os.makedirs(d)
+    n_train = 50
+    x_train = torch.tensor(np.sort(rng.random(n_train) * 5), dtype=D)
+    f = lambda x: 2 * torch.sin(x) + x ** 0.8
+    y_train = f(x_train) + torch.tensor(rng.normal(0.0, 0.5, n_train), dtype=D)
+    x_test = torch.arange(0, 5, 0.1, dtype=D)
+    w = torch.tensor([0.7], dtype=D, requires_grad=True)
+
+    def net(queries, keys, values):
+        queries = queries.repeat_interleave(keys.shape[1]).reshape((-1, keys.shape[1]))
+        weights = nn.functional.softmax(-((queries - keys) * w) ** 2 / 2, dim=1)
+        return torch.bmm(weights.unsqueeze(1), values.unsqueeze(-1)).reshape(-1), weights
+
+    keep = (1 - torch.eye(n_train)).type(torch.bool)
+    keys = x_train.repeat((n_train, 1))[keep].reshape((n_train, -1))
+    values = y_train.repeat((n_train, 1))[keep].reshape((n_train, -1))
+    sgd = torch.optim.SGD([w], lr=0.5)
+    ws, losses = [], []
+    for _ in range(5):
+        sgd.zero_grad()
+        loss = ((net(x_train, keys, values)[0] - y_train) ** 2).sum()
+        loss.backward()
+        sgd.step()
+        ws.append(w.item())
+        losses.append(loss.item())
+    with torch.no_grad():
+        y_hat, weights = net(x_test, x_train.repeat((len(x_test), 1)), y_train.repeat((len(x_test), 1)))
+    for name, value in (("x_train", x_train), ("y_train", y_train), ("ws", torch.tensor(ws, dtype=D)),
+                        ("losses", torch.tensor(losses, dtype=D)), ("y_hat", y_hat), ("weights", weights)):
+        np.save(os.path.join(d, name + ".npy"), value.detach().numpy().astype(np.float64))
 
 
 if __name__ == "__main__":
