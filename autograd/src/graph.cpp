@@ -162,6 +162,13 @@ struct FunctionNode : Node {
     backward = nullptr;  // lambdas may capture tensors too
     released = true;
   }
+
+  std::vector<const SavedVariable*> saved_variables() const override {
+    std::vector<const SavedVariable*> out;
+    for (auto& s : saved)
+      if (s.data().defined()) out.push_back(&s);
+    return out;
+  }
 };
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "xgrad/random.hpp"
 #include "xgrad/serialize.hpp"
 #include "xgrad/tensor.hpp"
+#include "xgrad/to_dot.hpp"
 #include "xgrad/version.hpp"
 #include "xgrad/nn/nn.hpp"
 #include "xgrad/optim/optim.hpp"

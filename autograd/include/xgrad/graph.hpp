@@ -14,6 +14,7 @@
 namespace xgrad::autograd {
 
 struct Node;
+class SavedVariable;
 
 // Input `input_nr` of node `fn` receives this gradient. An edge without fn means "needs no gradient".
 struct Edge {
@@ -41,6 +42,8 @@ struct Node : std::enable_shared_from_this<Node> {
   virtual TensorList apply(TensorList&& grads) = 0;
   // Frees saved tensors once backward has passed (unless retain_graph).
   virtual void release_variables() {}
+  // The tensors this node keeps for backward (to_dot draws them); empty once released.
+  virtual std::vector<const SavedVariable*> saved_variables() const { return {}; }
 
   // The node's lists live in an arena inside the node (ops have a few inputs): one allocation per
   // recorded op instead of one per list. Larger lists spill to the heap.
@@ -71,6 +74,10 @@ class SavedVariable {
   Tensor unpack(const std::shared_ptr<Node>& owner, const std::string& op) const;
   void reset() { data_ = Tensor(); }
   bool was_defined() const { return defined_; }
+  bool is_output() const { return is_output_; }
+  uint32_t output_nr() const { return output_nr_; }
+  // What is kept (an output without its grad_fn); undefined once released.
+  const Tensor& data() const { return data_; }
 
  private:
   Tensor data_;
