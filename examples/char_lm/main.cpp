@@ -40,7 +40,7 @@ struct Options {
   GPTConfig model{0, 64, 4, 2, 256, 64, 0.0};
   ex::TrainingFlags train = [] {
     ex::TrainingFlags t;
-    t.batch = 32, t.lr = 4e-3, t.time_budget = 600, t.epochs = 20;
+    t.batch = 32, t.lr = 4e-3, t.time_budget = 600, t.epochs = 20, t.weight_decay = 0.1;
     return t;
   }();
   int64_t eval_chars = 16384, generate = 400, top_k = 0;
@@ -129,12 +129,11 @@ class StepWindows : public xg::data::samplers::Sampler {
 
 // Next-character prediction on random windows of the training text, on the shared loop; validation
 // scores the held-out end of the text.
-class Trainer : private ex::AdamWWarmupCosine, public ex::Trainer {
+class Trainer : private ex::OptimizerAndSchedule, public ex::Trainer {
  public:
   Trainer(GPT& model, std::vector<int64_t> train, std::vector<int64_t> valid, const Options& o, std::string run_dir)
-      : AdamWWarmupCosine(*model, o.train, steps_per_epoch(train.size(), o),
-                          optim::AdamWOptions().betas({0.9, 0.95}).weight_decay(0.1)),
-        ex::Trainer(*model, optimizer, schedule, ex::loop_options(o.train, steps_per_epoch(train.size(), o), run_dir),
+      : OptimizerAndSchedule(*model, o.train, steps_per_epoch(train.size(), o), optim::AdamWOptions().betas({0.9, 0.95})),
+        ex::Trainer(*model, *optimizer, *schedule, ex::loop_options(o.train, steps_per_epoch(train.size(), o), run_dir),
                     {"valid_loss", "valid_bpc"}),
         model_(model), train_(std::move(train)), valid_(std::move(valid)), o_(o), run_dir_(std::move(run_dir)) {
     XG_CHECK(static_cast<int64_t>(train_.size()) > o.model.context + 1, "char_lm: the training text has ",

@@ -46,11 +46,16 @@ std::string reparse_on_run_config(const std::filesystem::path& config, int argc,
 // what a batch holds ("examples", "windows").
 inline void add_training_options(CLI::App& app, TrainingFlags& t, const std::string& unit) {
   app.add_option("--batch-size", t.batch, unit + " per step")->check(CLI::Range(1, 65536))->capture_default_str();
-  app.add_option("--lr", t.lr, "peak AdamW learning rate")->check(CLI::Range(1e-7, 1.0))->capture_default_str();
-  app.add_option("--warmup", t.warmup, "linear warmup steps before the cosine decay")->check(CLI::Range(0, 1000000))->capture_default_str();
+  app.add_option("--lr", t.lr, "peak learning rate")->check(CLI::Range(1e-7, 1.0))->capture_default_str();
+  app.add_option("--optimizer", t.optimizer, "adamw (decay on matrices), adam, radam or nadam")
+      ->check(CLI::IsMember({"adamw", "adam", "radam", "nadam"}))->capture_default_str();
+  app.add_option("--weight-decay", t.weight_decay, "adamw's decoupled weight decay")->check(CLI::Range(0.0, 10.0))->capture_default_str();
+  app.add_option("--schedule", t.schedule, "after --warmup: cosine to 5% of --lr over the epochs, constant, or inverse-sqrt")
+      ->check(CLI::IsMember({"cosine", "constant", "inverse-sqrt"}))->capture_default_str();
+  app.add_option("--warmup", t.warmup, "linear warmup steps (0: none)")->check(CLI::Range(0, 1000000))->capture_default_str();
   app.add_option("--clip", t.clip, "gradient norm clip (0: off)")->check(CLI::Range(0.0, 1e6))->capture_default_str();
   app.add_option("--epochs", t.epochs, "epochs; the cosine schedule spans them")->check(CLI::Range(1, 1000000))->capture_default_str();
-  app.add_option("--time-budget", t.time_budget, "stop training after this many seconds")->check(CLI::Range(0.1, 1e7))->capture_default_str();
+  app.add_option("--time-budget", t.time_budget, "stop training after this many seconds (0: no limit; a run it stops says so)")->check(CLI::Range(0.0, 1e7))->capture_default_str();
   app.add_option("--eval-every", t.eval_every, "steps between validations (and at each epoch's end)")->check(CLI::Range(1, 1000000))->capture_default_str();
   app.add_option("--seed", t.seed, "seed for everything random: data, initialisation, data order, dropout, sampling")->capture_default_str();
   app.add_option("--max-steps", t.max_steps, "stop after this many steps in all (0: no limit); --resume continues")->check(CLI::Range(0, 1000000000))->configurable(false);

@@ -7,6 +7,8 @@
 // train_step and validate; the data order must be a function of the step, so that a resumed run
 // needs only the step to continue.
 #include <chrono>
+#include <cmath>
+#include <memory>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -24,10 +26,11 @@ namespace xgrad::examples {
 // registers them); each example sets its own defaults.
 struct TrainingFlags {
   int64_t batch = 32, warmup = 100, eval_every = 200, max_steps = 0;  // max_steps 0: no limit
-  double lr = 1e-3, clip = 1.0, time_budget = 600;
+  double lr = 1e-3, clip = 1.0, time_budget = 0, weight_decay = 0.01;  // time_budget 0: no limit
   int epochs = 1;
   uint64_t seed = 0;
   bool resume = false;
+  std::string optimizer = "adamw", schedule = "cosine";
 };
 
 struct LoopOptions {
@@ -56,23 +59,54 @@ inline LoopOptions loop_options(const TrainingFlags& f, int64_t steps_per_epoch,
   return l;
 }
 
-// The optimizer and schedule both examples train with, built before the loop that drives them
-// (a trainer derives from it first: base-from-member): AdamW with `decay` on matrices and none on
-// vectors (optim::split_weight_decay), linear warmup (at most a tenth of the run) then cosine down
-// to 5% of the peak lr over all the epochs.
-struct AdamWWarmupCosine {
-  AdamWWarmupCosine(nn::Module& model, const TrainingFlags& f, int64_t steps_per_epoch, optim::AdamWOptions decay)
-      : optimizer(groups(model, decay.lr(f.lr))),
-        schedule(optimizer, std::min<int64_t>(f.warmup, steps_per_epoch * f.epochs / 10 + 1), steps_per_epoch * f.epochs,
-                 f.lr * 0.05) {}
-  static std::vector<std::pair<TensorList, optim::AdamWOptions>> groups(nn::Module& model, optim::AdamWOptions decay) {
-    auto [matrices, vectors] = optim::split_weight_decay(model.named_parameters());
-    optim::AdamWOptions no_decay = decay;
-    no_decay.weight_decay(0.0);
-    return {{matrices, decay}, {vectors, no_decay}};
+// The optimizer and schedule an example trains with, built before the loop that drives them (a
+// trainer derives from it first: base-from-member), as the flags say:
+//   --optimizer adamw  decoupled weight decay (--weight-decay) on matrices, none on vectors
+//                      (optim::split_weight_decay)
+//               adam | radam | nadam   no weight decay
+//   --schedule  cosine        --warmup linear steps, then cosine down to 5% of --lr over all the epochs
+//               constant      --warmup linear steps, then --lr
+//               inverse-sqrt  --warmup linear steps, then lr·√(warmup/step) (the Transformer paper's)
+// `like` gives the betas and eps (the optimizers that have them use them).
+struct OptimizerAndSchedule {
+  OptimizerAndSchedule(nn::Module& model, const TrainingFlags& f, int64_t steps_per_epoch, optim::AdamWOptions like)
+      : optimizer(make_optimizer(model, f, like)), schedule(make_schedule(*optimizer, f, steps_per_epoch * f.epochs)) {}
+
+  static std::unique_ptr<optim::Optimizer> make_optimizer(nn::Module& model, const TrainingFlags& f,
+                                                          optim::AdamWOptions like) {
+    const auto betas = like.betas();
+    const double eps = like.eps();
+    if (f.optimizer == "adamw") {
+      auto [matrices, vectors] = optim::split_weight_decay(model.named_parameters());
+      auto decay = like.lr(f.lr).weight_decay(f.weight_decay), no_decay = decay;
+      no_decay.weight_decay(0.0);
+      return std::make_unique<optim::AdamW>(
+          std::vector<std::pair<TensorList, optim::AdamWOptions>>{{matrices, decay}, {vectors, no_decay}});
+    }
+    if (f.optimizer == "adam")
+      return std::make_unique<optim::Adam>(model.parameters(), optim::AdamOptions(f.lr).betas(betas).eps(eps));
+    if (f.optimizer == "radam")
+      return std::make_unique<optim::RAdam>(model.parameters(), optim::RAdamOptions(f.lr).betas(betas).eps(eps));
+    if (f.optimizer == "nadam")
+      return std::make_unique<optim::NAdam>(model.parameters(), optim::NAdamOptions(f.lr).betas(betas).eps(eps));
+    throw Error(str("--optimizer: unknown '", f.optimizer, "' (adamw, adam, radam, nadam)"));
   }
-  optim::AdamW optimizer;
-  optim::LinearWarmupCosine schedule;
+
+  static std::unique_ptr<optim::LRScheduler> make_schedule(optim::Optimizer& opt, const TrainingFlags& f, int64_t total) {
+    const int64_t warmup = f.warmup;
+    if (f.schedule == "cosine")
+      return std::make_unique<optim::LinearWarmupCosine>(opt, warmup, std::max(total, warmup + 1), f.lr * 0.05);
+    auto ramp = [warmup](int64_t step) { return warmup > 0 && step < warmup ? static_cast<double>(step + 1) / warmup : 1.0; };
+    if (f.schedule == "constant") return std::make_unique<optim::LambdaLR>(opt, ramp);
+    if (f.schedule == "inverse-sqrt")
+      return std::make_unique<optim::LambdaLR>(opt, [warmup, ramp](int64_t step) {
+        return step < warmup ? ramp(step) : std::sqrt(static_cast<double>(std::max<int64_t>(warmup, 1)) / static_cast<double>(step + 1));
+      });
+    throw Error(str("--schedule: unknown '", f.schedule, "' (cosine, constant, inverse-sqrt)"));
+  }
+
+  std::unique_ptr<optim::Optimizer> optimizer;
+  std::unique_ptr<optim::LRScheduler> schedule;
 };
 
 // What one training step computed: the loss to differentiate, and the tokens it covered.
@@ -117,17 +151,22 @@ class Trainer {
     const int64_t first_step = run_.step;
     Validation last;
     bool stop = run_.step >= total_steps(), validated = false;  // validated: the current state is
+    std::string why;  // a stop before the planned steps says so
     while (!stop) {
       train_one_step();
       validated = false;
-      stop = run_.step >= total_steps() || (o_.time_budget > 0 && elapsed() >= o_.time_budget) ||
-             (o_.max_steps > 0 && run_.step >= o_.max_steps);
+      if (run_.step < total_steps() && o_.time_budget > 0 && elapsed() >= o_.time_budget)
+        why = str("--time-budget ", o_.time_budget, " s was spent");
+      else if (run_.step < total_steps() && o_.max_steps > 0 && run_.step >= o_.max_steps)
+        why = str("--max-steps ", o_.max_steps, " was reached");
+      stop = run_.step >= total_steps() || !why.empty();
       const bool epoch_end = run_.step % o_.steps_per_epoch == 0;
       const bool scheduled = run_.step % o_.eval_every == 0 || epoch_end;
       if (scheduled || stop) {
         // An unscheduled validation (stopping) leaves the running train loss alone, so that a
         // resumed run logs what an uninterrupted one does.
         last = validate_and_log(scheduled), validated = true;
+        if (last.done && run_.step < total_steps()) why = "the validation target was reached";
         stop = stop || last.done;
       }
       if (epoch_end || stop) save_checkpoint();
@@ -138,6 +177,10 @@ class Trainer {
       writer_.wait();
     }
     progress_.clear();
+    if (o_.verbose && !why.empty())
+      std::printf("stopped at step %lld of %lld (epoch %lld of %d): %s; lr %.3g\n", static_cast<long long>(run_.step),
+                  static_cast<long long>(total_steps()), static_cast<long long>(epoch_of(run_.step - 1)), o_.epochs,
+                  why.c_str(), optimizer_.lr(0));
     if (o_.verbose && times_.step_count > 0) print_times();
     return last;
   }

@@ -2,6 +2,9 @@
 // and against its own scores, and a tiny model that learns `reverse` to 100% in seconds.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <set>
 #include <sstream>
 
 #include "translate/train.hpp"
@@ -93,4 +96,79 @@ TEST_CASE("a tiny model learns reverse to 100% exact match in seconds", "[transl
   CHECK(test.exact == 1.0);
   CHECK(test.bleu4 == 1.0);
   CHECK(evaluate(model, d, d.splits.test, d.test, /*beam=*/4).exact == 1.0);
+}
+
+TEST_CASE("tokenize: UTF-8 never split, Unicode whitespace and punctuation, lowercasing, d2l's preprocessing",
+          "[translate]") {
+  using V = std::vector<std::string>;
+  const TextOptions words{Tokens::kWords, true}, split{Tokens::kSplit, false}, d2l{Tokens::kD2l, true},
+      chars{Tokens::kChars, false};
+  CHECK(tokenize("Où est le café ?", words) == V{"où", "est", "le", "café", "?"});
+  CHECK(tokenize("J’ai faim, l'été.", words) == V{"j’ai", "faim", ",", "l'été", "."});
+  CHECK(tokenize("Bonjour\u00a0!\u202fÇa va\u2009?", words) == V{"bonjour", "!", "ça", "va", "?"});
+  CHECK(tokenize("ΣΟΦΙΑ Москва ÉNORME", words) == V{"σοφια", "москва", "énorme"});
+  CHECK(tokenize("東京。猫«chat»…", words) == V{"東京", "。", "猫", "«", "chat", "»", "…"});
+  CHECK(tokenize("Smile 😀!", words) == V{"smile", "😀", "!"});
+  CHECK(tokenize("a,b  C\u00a0d", split) == V{"a,b", "C", "d"});
+  // d2l 10.5: no-break spaces become spaces, a space goes before , . ! ? after a non-space.
+  CHECK(tokenize("Va\u202f!", d2l) == V{"va", "!"});
+  CHECK(tokenize("Hello,world.", d2l) == V{"hello", ",world", "."});
+  CHECK(tokenize("café", chars) == V{"c", "a", "f", "é"});
+  CHECK(tokenize("bad\xff byte", chars)[3] == "\xef\xbf\xbd");  // U+FFFD, one token
+  for (const auto& o : {words, split, d2l, chars})
+    for (const auto& t : tokenize("Ünïcödé « 東京 » ΣΟΦΙΑ, 😀…", o)) {
+      INFO(t);
+      CHECK(xgrad::examples::utf8_valid(t));  // no character cut in two
+    }
+  CHECK_FALSE(xgrad::examples::utf8_valid("\xc3"));          // truncated
+  CHECK_FALSE(xgrad::examples::utf8_valid("\xc0\xaf"));      // overlong
+  CHECK_FALSE(xgrad::examples::utf8_valid("\xed\xa0\x80"));  // a surrogate
+  CHECK(xgrad::examples::utf8_valid("à 東 😀"));
+}
+
+TEST_CASE("read_pairs refuses invalid UTF-8, missing tabs and empty sides; split_pairs keeps sources apart",
+          "[translate]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "xgrad_translate_pairs";
+  fs::create_directories(dir);
+  auto file = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir / name, std::ios::binary) << text;
+    return (dir / name).string();
+  };
+  const TextOptions words{Tokens::kWords, true};
+  CHECK_THROWS_WITH(read_pairs(file("a.tsv", "ok\tbien\nbad \xe9t\xe9\tx\n"), words),
+                    Catch::Contains("line 2") && Catch::Contains("not valid UTF-8"));
+  CHECK_THROWS_WITH(read_pairs(file("b.tsv", "no tab here\n"), words), Catch::Contains("no tab"));
+  CHECK_THROWS_WITH(read_pairs(file("c.tsv", "hello\t \u00a0 \n"), words),
+                    Catch::Contains("line 1") && Catch::Contains("empty target"));
+  CHECK_THROWS_WITH(read_pairs(file("d.tsv", "\t\tbonjour\n"), words), Catch::Contains("empty source"));
+  const auto bom = read_pairs(file("e.tsv", "\xef\xbb\xbfHi\tSalut\r\n"), words);
+  REQUIRE(bom.size() == 1);
+  CHECK(bom[0].src == "Hi");
+  CHECK(bom[0].tgt == "Salut");
+
+  std::vector<Pair> all;
+  auto numbered = [](std::string prefix, int i) { return prefix += std::to_string(i); };  // (not "s" + …: GCC 12 -Wrestrict)
+  for (int i = 0; i < 100; ++i) all.push_back({numbered("s", i % 40), numbered("t", i)});
+  const Splits s = split_pairs(all, "x", 0.1, 0.2, 3);
+  CHECK(s.train.size() + s.valid.size() + s.test.size() == 100);
+  CHECK(s.valid.size() >= 10);
+  CHECK(s.test.size() >= 20);
+  std::set<std::string> train_sources;
+  for (auto& p : s.train) train_sources.insert(p.src);
+  for (auto* part : {&s.valid, &s.test})
+    for (auto& p : *part) CHECK_FALSE(train_sources.count(p.src));
+  CHECK_THROWS_WITH(split_pairs(all, "x", 0.6, 0.5, 3), Catch::Contains("fractions"));
+
+  // --max-len cuts are counted; the vocabulary takes validation text only when asked.
+  Splits sp;
+  sp.text = words;
+  sp.train = {{"one two three four five", "un deux"}};
+  sp.valid = {{"six", "six"}};
+  sp.test = sp.valid;
+  const Dataset d = Dataset::build(sp, 1, 4);
+  CHECK(d.train.cut_src == 1);
+  CHECK(d.train.cut_tgt == 0);
+  CHECK(d.src_vocab.id("six") == Vocab::kUnk);
+  CHECK(Dataset::build(sp, 1, 4, true).src_vocab.id("six") != Vocab::kUnk);
 }

@@ -2,6 +2,7 @@
 // Data for the translation example: the built-in tasks generated from a seed (dates, reverse,
 // sort), tab-separated sentence pairs, tokenisation, vocabularies and padded batches.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <chrono>
 #include <fstream>
@@ -14,6 +15,8 @@
 
 #include <xgrad/xgrad.hpp>
 
+#include "common/utf8.hpp"
+
 namespace translate {
 
 namespace xg = xgrad;
@@ -24,26 +27,53 @@ struct Pair {
 
 // ---------------------------------------------------------------- tokens and vocabularies
 
-// Built-in tasks are character level; --data pairs are word level as in d2l: lowercased, with
-// punctuation split off.
-inline std::vector<std::string> tokenize(const std::string& s, bool chars) {
+// How text becomes tokens. Built-in tasks are character level. --data text is UTF-8 and is never
+// split inside a character; Unicode whitespace (U+00A0 and U+202F too) separates:
+//   kWords  words, with each punctuation mark or symbol its own token (an apostrophe ' or ’ stays
+//           inside its word: "l’homme", "don't")
+//   kSplit  pre-tokenized text: split on whitespace only
+//   kD2l    d2l 10.5's preprocessing (no-break spaces become spaces, a space goes before , . ! ?
+//           that follow a non-space), then split on whitespace
+//   kChars  every character a token
+// lowercase: Unicode simple lowercase mapping of every character first.
+enum class Tokens { kChars, kWords, kSplit, kD2l };
+struct TextOptions {
+  Tokens tokens = Tokens::kChars;
+  bool lowercase = false;
+};
+
+inline std::vector<std::string> tokenize(const std::string& s, const TextOptions& o) {
+  namespace ex = xgrad::examples;
+  std::vector<char32_t> cps = ex::utf8_decode(s);
+  if (o.lowercase)
+    for (auto& c : cps) c = ex::unicode_lower(c);
   std::vector<std::string> out;
-  if (chars) {
-    for (char c : s) out.emplace_back(1, c);
+  if (o.tokens == Tokens::kChars) {
+    for (char32_t c : cps) out.push_back(ex::utf8_encode(c));
     return out;
+  }
+  if (o.tokens == Tokens::kD2l) {  // d2l's _preprocess
+    std::vector<char32_t> p;
+    for (size_t i = 0; i < cps.size(); ++i) {
+      const char32_t c = cps[i] == 0x202f || cps[i] == 0xa0 ? U' ' : cps[i];
+      const bool mark = c == U',' || c == U'.' || c == U'!' || c == U'?';
+      if (mark && i > 0 && !ex::is_unicode_space(p.back())) p.push_back(U' ');
+      p.push_back(c);
+    }
+    cps = std::move(p);
   }
   std::string cur;
   auto flush = [&] {
     if (!cur.empty()) out.push_back(cur), cur.clear();
   };
-  for (unsigned char c : s) {
-    if (std::isspace(c) || c == 0xa0) {
+  for (char32_t c : cps) {
+    if (ex::is_unicode_space(c)) {
       flush();
-    } else if (std::ispunct(c) && c != '\'') {
+    } else if (o.tokens == Tokens::kWords && c != U'\'' && c != 0x2019 && ex::is_unicode_punct(c)) {
       flush();
-      out.emplace_back(1, static_cast<char>(c));
+      out.push_back(ex::utf8_encode(c));
     } else {
-      cur += static_cast<char>(std::tolower(c));
+      cur += ex::utf8_encode(c);
     }
   }
   flush();
@@ -75,7 +105,9 @@ struct Vocab {
     return it == stoi.end() ? kUnk : it->second;
   }
   int64_t size() const { return static_cast<int64_t>(itos.size()); }
-  std::string join(const std::vector<int64_t>& ids, bool chars) const {
+  // Tokens back to text: characters concatenated, anything else joined by spaces.
+  std::string join(const std::vector<int64_t>& ids, const TextOptions& text) const {
+    const bool chars = text.tokens == Tokens::kChars;
     std::string s;
     for (int64_t i : ids) {
       if (i == kEos) break;
@@ -141,7 +173,7 @@ inline Pair make_symbols(std::mt19937_64& rng, bool sort) {
 
 struct Splits {
   std::vector<Pair> train, valid, test;
-  bool chars = true;
+  TextOptions text;  // how their text becomes tokens
 };
 
 // Generates unique pairs (by source) and splits them; no source appears in two splits.
@@ -163,24 +195,43 @@ inline Splits make_task(const std::string& task, int64_t n_train, int64_t n_vali
   return s;
 }
 
-// Tab-separated source/target pairs (Tatoeba style: extra columns ignored), split 90/5/5 after a
-// seeded shuffle, duplicates of a source kept in one split.
-inline Splits read_pairs(const std::string& path, uint64_t seed) {
-  std::ifstream f(path);
-  XG_CHECK(f.good(), "translate: cannot open --data file '", path, "'");
+// Tab-separated source/target pairs (Tatoeba style: extra columns ignored), checked: UTF-8 (a
+// byte-order mark at the start is skipped), a tab on every line, a source and a target that give
+// tokens. `what` names the file in errors.
+inline std::vector<Pair> read_pairs(const std::string& path, const TextOptions& text) {
+  std::ifstream f(path, std::ios::binary);
+  XG_CHECK(f.good(), "translate: cannot open '", path, "'");
   std::vector<Pair> all;
   std::string line;
-  size_t lineno = 0;
-  while (std::getline(f, line)) {
-    ++lineno;
+  for (size_t lineno = 1; std::getline(f, line); ++lineno) {
+    if (lineno == 1 && line.rfind("\xef\xbb\xbf", 0) == 0) line.erase(0, 3);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
+    XG_CHECK(xgrad::examples::utf8_valid(line), "translate: line ", lineno, " of '", path, "' is not valid UTF-8");
     auto tab = line.find('\t');
     XG_CHECK(tab != std::string::npos, "translate: line ", lineno, " of '", path, "' has no tab between source and target");
     auto tab2 = line.find('\t', tab + 1);
-    all.push_back({line.substr(0, tab), line.substr(tab + 1, tab2 == std::string::npos ? std::string::npos : tab2 - tab - 1)});
+    Pair p{line.substr(0, tab), line.substr(tab + 1, tab2 == std::string::npos ? std::string::npos : tab2 - tab - 1)};
+    XG_CHECK(!tokenize(p.src, text).empty(), "translate: line ", lineno, " of '", path, "' has an empty source");
+    XG_CHECK(!tokenize(p.tgt, text).empty(), "translate: line ", lineno, " of '", path,
+             "' has an empty target (a model cannot learn to say nothing from it)");
+    all.push_back(std::move(p));
   }
-  XG_CHECK(all.size() >= 20, "translate: '", path, "' has only ", all.size(), " pairs; at least 20 are needed");
+  return all;
+}
+
+// One file split into train / valid / test by fractions (valid, test; the rest trains) after a
+// seeded shuffle, all pairs with the same source in one split (so no test source was trained on).
+inline Splits split_pairs(std::vector<Pair> all, const std::string& path, double valid_fraction, double test_fraction,
+                          uint64_t seed) {
+  XG_CHECK(valid_fraction > 0 && test_fraction > 0 && valid_fraction + test_fraction < 1,
+           "translate: split fractions valid ", valid_fraction, " and test ", test_fraction,
+           " must be positive and leave pairs to train on");
+  const size_t n = all.size();
+  const auto n_valid = static_cast<size_t>(std::ceil(valid_fraction * static_cast<double>(n))),
+             n_test = static_cast<size_t>(std::ceil(test_fraction * static_cast<double>(n)));
+  XG_CHECK(n >= 3 && n_valid + n_test < n, "translate: '", path, "' has ", n, " pairs: too few to split ",
+           valid_fraction, " / ", test_fraction, " for validation / test and train on the rest");
   std::mt19937_64 rng(seed);
   std::shuffle(all.begin(), all.end(), rng);
   std::stable_sort(all.begin(), all.end(), [](const Pair& a, const Pair& b) { return a.src < b.src; });
@@ -192,12 +243,12 @@ inline Splits read_pairs(const std::string& path, uint64_t seed) {
   }
   std::shuffle(groups.begin(), groups.end(), rng);
   Splits s;
-  s.chars = false;
-  const size_t n = all.size();
   for (auto& g : groups) {
-    auto& dst = s.test.size() < n / 20 ? s.test : s.valid.size() < n / 20 ? s.valid : s.train;
+    auto& dst = s.test.size() < n_test ? s.test : s.valid.size() < n_valid ? s.valid : s.train;
     dst.insert(dst.end(), g.begin(), g.end());
   }
+  XG_CHECK(!s.train.empty() && !s.valid.empty() && !s.test.empty(), "translate: '", path,
+           "' has too few distinct sources to split");
   return s;
 }
 
@@ -211,16 +262,19 @@ struct Batch {
 
 struct Encoded {
   std::vector<std::vector<int64_t>> src, tgt;
+  int64_t cut_src = 0, cut_tgt = 0;  // examples whose source / target --max-len cut
 };
 
-inline Encoded encode(const std::vector<Pair>& pairs, const Vocab& sv, const Vocab& tv, bool chars, int64_t max_len) {
+// Token ids, each side cut to max_len tokens (the cuts are counted: `cut_src`, `cut_tgt`).
+inline Encoded encode(const std::vector<Pair>& pairs, const Vocab& sv, const Vocab& tv, const TextOptions& text,
+                      int64_t max_len) {
   Encoded e;
   for (auto& p : pairs) {
     std::vector<int64_t> s, t;
-    for (auto& tok : tokenize(p.src, chars)) s.push_back(sv.id(tok));
-    for (auto& tok : tokenize(p.tgt, chars)) t.push_back(tv.id(tok));
-    if (static_cast<int64_t>(s.size()) > max_len) s.resize(max_len);
-    if (static_cast<int64_t>(t.size()) > max_len) t.resize(max_len);
+    for (auto& tok : tokenize(p.src, text)) s.push_back(sv.id(tok));
+    for (auto& tok : tokenize(p.tgt, text)) t.push_back(tv.id(tok));
+    if (static_cast<int64_t>(s.size()) > max_len) s.resize(max_len), ++e.cut_src;
+    if (static_cast<int64_t>(t.size()) > max_len) t.resize(max_len), ++e.cut_tgt;
     s.push_back(Vocab::kEos);
     e.src.push_back(std::move(s));
     e.tgt.push_back(std::move(t));

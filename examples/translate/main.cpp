@@ -20,6 +20,9 @@ namespace {
 
 struct Options {
   std::string task = "dates", data, runs = "runs", name, load;
+  std::string train_file, valid_file, test_file, tokenize = "words", lowercase = "auto";
+  double valid_fraction = 0.05, test_fraction = 0.05;
+  bool vocab_includes_valid = false;
   ModelConfig model;
   TrainOptions train;
   int64_t n_train = 20000, n_eval = 1000, min_freq = 1, beam = 1;
@@ -33,8 +36,18 @@ void add_options(CLI::App& app, Options& o) {
   auto& m = o.model;
   auto& t = o.train;
   app.add_option("--task", o.task, "built-in task")->check(CLI::IsMember({"dates", "reverse", "sort"}))->capture_default_str();
-  app.add_option("--data", o.data, "tab-separated source/target pairs (word level) instead of a task")
+  app.add_option("--data", o.data, "tab-separated UTF-8 source/target pairs instead of a task, split by --valid-fraction/--test-fraction")
       ->check(ex::optional_existing_file);
+  app.add_option("--train", o.train_file, "tab-separated training pairs (with --valid and --test: your own splits)")->check(ex::optional_existing_file);
+  app.add_option("--valid", o.valid_file, "tab-separated validation pairs")->check(ex::optional_existing_file);
+  app.add_option("--test", o.test_file, "tab-separated test pairs")->check(ex::optional_existing_file);
+  app.add_option("--valid-fraction", o.valid_fraction, "--data: the share of pairs held out for validation")->check(CLI::Range(0.0, 0.5))->capture_default_str();
+  app.add_option("--test-fraction", o.test_fraction, "--data: the share of pairs held out for the test")->check(CLI::Range(0.0, 0.5))->capture_default_str();
+  app.add_option("--tokenize", o.tokenize, "your pairs' tokens: words (punctuation split off), split (pre-tokenized: on spaces only), d2l (d2l 10.5's preprocessing), chars")
+      ->check(CLI::IsMember({"words", "split", "d2l", "chars"}))->capture_default_str();
+  app.add_option("--lowercase", o.lowercase, "Unicode lowercasing of your pairs: auto (yes for words and d2l), yes, no")
+      ->check(CLI::IsMember({"auto", "yes", "no"}))->capture_default_str();
+  app.add_flag("--vocab-includes-valid", o.vocab_includes_valid, "build the vocabularies from the validation text too (default: training text only)");
   app.add_option("--d-model", m.d_model, "model width")->check(CLI::Range(8, 4096))->capture_default_str();
   app.add_option("--heads", m.heads, "attention heads")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--layers", m.layers, "encoder and decoder layers")->check(CLI::Range(1, 48))->capture_default_str();
@@ -57,8 +70,34 @@ void add_options(CLI::App& app, Options& o) {
   app.set_config("--config", "", "read options from an INI file such as a run's config.ini");
 }
 
+bool own_data(const Options& o) { return !o.data.empty() || !o.train_file.empty(); }
+
+// How the run's text becomes tokens: characters for the built-in tasks, --tokenize for yours.
+TextOptions text_options(const Options& o) {
+  if (!own_data(o)) return {Tokens::kChars, false};
+  const Tokens t = o.tokenize == "chars" ? Tokens::kChars : o.tokenize == "split" ? Tokens::kSplit
+                 : o.tokenize == "d2l"   ? Tokens::kD2l   : Tokens::kWords;
+  const bool lower = o.lowercase == "yes" || (o.lowercase == "auto" && (t == Tokens::kWords || t == Tokens::kD2l));
+  return {t, lower};
+}
+
 Splits make_splits(const Options& o) {
-  return o.data.empty() ? make_task(o.task, o.n_train, o.n_eval, o.n_eval, o.train.seed) : read_pairs(o.data, o.train.seed);
+  const TextOptions text = text_options(o);
+  Splits s;
+  if (!o.train_file.empty()) {
+    XG_CHECK(!o.valid_file.empty() && !o.test_file.empty() && o.data.empty(),
+             "translate: --train needs --valid and --test (and no --data)");
+    s.train = read_pairs(o.train_file, text), s.valid = read_pairs(o.valid_file, text), s.test = read_pairs(o.test_file, text);
+    XG_CHECK(!s.train.empty() && !s.valid.empty() && !s.test.empty(), "translate: --train, --valid and --test must each hold pairs");
+  } else if (!o.data.empty()) {
+    XG_CHECK(o.valid_file.empty() && o.test_file.empty(), "translate: --valid and --test go with --train, not --data");
+    s = split_pairs(read_pairs(o.data, text), o.data, o.valid_fraction, o.test_fraction, o.train.seed);
+  } else {
+    XG_CHECK(o.valid_file.empty() && o.test_file.empty(), "translate: --valid and --test go with --train");
+    s = make_task(o.task, o.n_train, o.n_eval, o.n_eval, o.train.seed);
+  }
+  s.text = text;
+  return s;
 }
 
 void write_vocab(const Vocab& v, const fs::path& path) {
@@ -81,17 +120,17 @@ Vocab read_vocab(const fs::path& path) {
 // text (or stdin line).
 int translate_mode(const Options& cli) {
   const Options o = ex::read_run_config<Options>(fs::path(cli.load) / "config.ini", add_options);
-  const bool chars = o.data.empty();
+  const TextOptions text = text_options(o);
   Vocab sv = read_vocab(fs::path(cli.load) / "vocab.src.txt"), tv = read_vocab(fs::path(cli.load) / "vocab.tgt.txt");
   Seq2Seq model(sv.size(), tv.size(), o.model);
   model->load((fs::path(cli.load) / "model.npz").string());
   model->eval();
-  auto run = [&](const std::string& text) {
-    Encoded e = encode({{text, ""}}, sv, tv, chars, o.model.max_len);
+  auto run = [&](const std::string& line) {
+    Encoded e = encode({{line, ""}}, sv, tv, text, o.model.max_len);
     Batch b = make_batch(e, {0});
     auto out = cli.beam > 1 ? model->beam_search(b.src, b.src_pad, o.model.max_len + 1, cli.beam, cli.length_penalty)
                             : model->greedy(b.src, b.src_pad, o.model.max_len + 1);
-    std::printf("%s\t%s\n", text.c_str(), tv.join(out[0], chars).c_str());
+    std::printf("%s\t%s\n", line.c_str(), tv.join(out[0], text).c_str());
     std::fflush(stdout);
   };
   if (!cli.text.empty()) {
@@ -108,7 +147,7 @@ int train_mode(Options& o, const std::string& config_text) {
   xg::manual_seed(o.train.seed);
   // The data is read and checked before the run folder is touched: a run that fails here leaves
   // an existing folder of the same name as it was.
-  Dataset d = Dataset::build(make_splits(o), o.min_freq, o.model.max_len);
+  Dataset d = Dataset::build(make_splits(o), o.min_freq, o.model.max_len, o.vocab_includes_valid);
   fs::create_directories(run_dir);
   xg::write_file_atomic((run_dir / "config.ini").string(), config_text);
   write_vocab(d.src_vocab, run_dir / "vocab.src.txt");
@@ -119,9 +158,14 @@ int train_mode(Options& o, const std::string& config_text) {
       for (auto& p : *pairs) tsv += p.src + "\t" + p.tgt + "\n";
       xg::write_file_atomic((run_dir / (std::string(name) + ".tsv")).string(), tsv);
     }
-  std::printf("task %s: %zu train / %zu valid / %zu test pairs, vocab %lld -> %lld\n",
-              o.data.empty() ? o.task.c_str() : o.data.c_str(), d.splits.train.size(), d.splits.valid.size(),
-              d.splits.test.size(), static_cast<long long>(d.src_vocab.size()), static_cast<long long>(d.tgt_vocab.size()));
+  const std::string source = !o.data.empty() ? o.data : !o.train_file.empty() ? o.train_file : o.task;
+  std::printf("task %s: %zu train / %zu valid / %zu test pairs, vocab %lld -> %lld\n", source.c_str(),
+              d.splits.train.size(), d.splits.valid.size(), d.splits.test.size(),
+              static_cast<long long>(d.src_vocab.size()), static_cast<long long>(d.tgt_vocab.size()));
+  for (auto [what, e] : {std::pair{"training", &d.train}, {"validation", &d.valid}, {"test", &d.test}})
+    if (e->cut_src + e->cut_tgt > 0)
+      std::printf("--max-len %lld cut %lld of %zu %s sources and %lld targets\n", static_cast<long long>(o.model.max_len),
+                  static_cast<long long>(e->cut_src), e->src.size(), what, static_cast<long long>(e->cut_tgt));
   Seq2Seq model(d.src_vocab.size(), d.tgt_vocab.size(), o.model);
   const auto& m = o.model;
   std::printf("model: d_model %lld, %lld heads, %lld+%lld layers, ffn %lld: %lld parameters\n",
@@ -141,9 +185,9 @@ int train_mode(Options& o, const std::string& config_text) {
               d.splits.test.size(), o.beam > 1 ? ("beam " + std::to_string(o.beam)).c_str() : "greedy",
               100 * test.exact, test.bleu2, test.bleu4, test.loss);
   for (size_t i = 0; i < std::min<size_t>(8, d.splits.test.size()); ++i) {
-    const std::string pred = d.tgt_vocab.join(test.outputs[i], d.splits.chars);
+    const std::string pred = d.tgt_vocab.join(test.outputs[i], d.splits.text);
     std::printf("  %-34s -> %-14s %s\n", d.splits.test[i].src.c_str(), pred.c_str(),
-                tokenize(pred, d.splits.chars) == tokenize(d.splits.test[i].tgt, d.splits.chars)  // as evaluate() compares
+                tokenize(pred, d.splits.text) == tokenize(d.splits.test[i].tgt, d.splits.text)  // as evaluate() compares
                     ? "ok"
                     : ("(truth " + d.splits.test[i].tgt + ")").c_str());
   }
@@ -164,11 +208,14 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (!o.load.empty()) return translate_mode(o);
-    if (o.name.empty()) o.name = o.data.empty() ? o.task : fs::path(o.data).stem().string();
+    auto default_name = [&] {
+      return !o.data.empty() ? fs::path(o.data).stem().string() : !o.train_file.empty() ? fs::path(o.train_file).stem().string() : o.task;
+    };
+    if (o.name.empty()) o.name = default_name();
     std::string config_text = app.config_to_str(true, false);
     if (o.train.resume) {
       config_text = ex::reparse_on_run_config(fs::path(o.runs) / o.name / "config.ini", argc, argv, o, add_options);
-      if (o.name.empty()) o.name = o.data.empty() ? o.task : fs::path(o.data).stem().string();
+      if (o.name.empty()) o.name = default_name();
     }
     if (o.model.d_model % o.model.heads != 0) {
       std::fprintf(stderr, "error: --d-model %lld must be divisible by --heads %lld\n",

@@ -28,22 +28,27 @@ struct Dataset {
   Vocab src_vocab, tgt_vocab;
   Encoded train, valid, test;
 
-  static Dataset build(Splits sp, int64_t min_freq, int64_t max_len) {
+  // Vocabularies from the training pairs (and the validation pairs' text too if
+  // vocab_includes_valid), tokens seen at least min_freq times.
+  static Dataset build(Splits sp, int64_t min_freq, int64_t max_len, bool vocab_includes_valid = false) {
     Dataset d;
     std::vector<std::vector<std::string>> stoks, ttoks;
-    for (auto& p : sp.train) stoks.push_back(tokenize(p.src, sp.chars)), ttoks.push_back(tokenize(p.tgt, sp.chars));
+    for (auto* part : {&sp.train, &sp.valid}) {
+      if (part == &sp.valid && !vocab_includes_valid) break;
+      for (auto& p : *part) stoks.push_back(tokenize(p.src, sp.text)), ttoks.push_back(tokenize(p.tgt, sp.text));
+    }
     d.src_vocab = Vocab::build(stoks, min_freq);
     d.tgt_vocab = Vocab::build(ttoks, min_freq);
-    d.train = encode(sp.train, d.src_vocab, d.tgt_vocab, sp.chars, max_len);
-    d.valid = encode(sp.valid, d.src_vocab, d.tgt_vocab, sp.chars, max_len);
-    d.test = encode(sp.test, d.src_vocab, d.tgt_vocab, sp.chars, max_len);
+    d.train = encode(sp.train, d.src_vocab, d.tgt_vocab, sp.text, max_len);
+    d.valid = encode(sp.valid, d.src_vocab, d.tgt_vocab, sp.text, max_len);
+    d.test = encode(sp.test, d.src_vocab, d.tgt_vocab, sp.text, max_len);
     d.splits = std::move(sp);
     return d;
   }
 };
 
 struct TrainOptions : ex::TrainingFlags {
-  TrainOptions() { batch = 64, lr = 2e-3, time_budget = 60, epochs = 3; }
+  TrainOptions() { batch = 64, lr = 2e-3, epochs = 3; }
   double smoothing = 0.1, target = 0.995;
   std::string run_dir;  // empty: write nothing
   bool verbose = true;
@@ -79,7 +84,7 @@ inline Evaluation evaluate(Seq2Seq& model, const Dataset& d, const std::vector<P
     for (auto& o : out) r.outputs.push_back(std::move(o));
   }
   for (size_t i = 0; i < pairs.size(); ++i) {
-    std::vector<std::string> pred, truth = tokenize(pairs[i].tgt, d.splits.chars);
+    std::vector<std::string> pred, truth = tokenize(pairs[i].tgt, d.splits.text);
     for (int64_t id : r.outputs[i]) {
       if (id == Vocab::kEos) break;
       pred.push_back(d.tgt_vocab.itos.at(static_cast<size_t>(id)));
@@ -126,12 +131,11 @@ inline void write_attention_svgs(const AttentionSample& a, const std::string& sr
 
 // Teacher-forced training with label smoothing on the shared loop; validation decodes the
 // held-out pairs and stops the run once exact match reaches the target.
-class Trainer : private ex::AdamWWarmupCosine, public ex::Trainer {
+class Trainer : private ex::OptimizerAndSchedule, public ex::Trainer {
  public:
   Trainer(Seq2Seq& model, const Dataset& data, TrainOptions o)
-      : AdamWWarmupCosine(*model, o, steps_per_epoch(data, o),
-                          optim::AdamWOptions().betas({0.9, 0.98}).eps(1e-9).weight_decay(0.01)),
-        ex::Trainer(*model, optimizer, schedule, ex::loop_options(o, steps_per_epoch(data, o), o.run_dir, o.verbose),
+      : OptimizerAndSchedule(*model, o, steps_per_epoch(data, o), optim::AdamWOptions().betas({0.9, 0.98}).eps(1e-9)),
+        ex::Trainer(*model, *optimizer, *schedule, ex::loop_options(o, steps_per_epoch(data, o), o.run_dir, o.verbose),
                     {"valid_loss", "valid_token_accuracy", "valid_exact", "valid_bleu2", "valid_bleu4"}),
         model_(model), d_(data), o_(std::move(o)),
         loss_options_(xg::CrossEntropyLossOptions().ignore_index(Vocab::kPad).label_smoothing(o_.smoothing)) {}
