@@ -206,7 +206,8 @@ inline void write_heatmaps_svg(const std::string& path, const std::string& title
   const int nrows = (static_cast<int>(maps.size()) + ncols - 1) / ncols;
   std::ostringstream s;
   s.precision(5);
-  s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << pw * ncols + 20 << "' height='" << top + ph * nrows
+  const double width = std::max(pw * ncols + 20, 20 + 8.0 * static_cast<double>(title.size()));  // the title fits
+  s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='" << top + ph * nrows
     << "' font-family='sans-serif' font-size='" << std::min(11.0, cell * 0.8) << "'>\n"
     << "<rect width='100%' height='100%' fill='white'/>\n<text x='10' y='22' font-size='15'>" << esc(title)
     << "</text>\n<text x='10' y='40' font-size='11' fill='#555'>rows: queries, columns: keys; white = 0, dark red = 1"

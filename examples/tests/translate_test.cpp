@@ -18,10 +18,11 @@ std::vector<std::string> words(const std::string& s) {
   for (std::string w; is >> w;) out.push_back(w);
   return out;
 }
-Seq2Seq model_for(const Dataset& d, int64_t d_model, int64_t heads, int64_t layers, int64_t ffn) {
+Translator model_for(const Dataset& d, int64_t d_model, int64_t heads, int64_t layers, int64_t ffn,
+                     const std::string& kind = "transformer") {
   ModelConfig cfg;
-  cfg.d_model = d_model, cfg.heads = heads, cfg.layers = layers, cfg.ffn = ffn;
-  return Seq2Seq(d.src_vocab.size(), d.tgt_vocab.size(), cfg);
+  cfg.model = kind, cfg.d_model = d_model, cfg.heads = heads, cfg.layers = layers, cfg.ffn = ffn;
+  return make_translator(d.src_vocab.size(), d.tgt_vocab.size(), cfg);
 }
 }  // namespace
 
@@ -52,9 +53,11 @@ TEST_CASE("bleu matches d2l's definition", "[translate]") {
 }
 
 TEST_CASE("beam search: beam 1 is greedy; scores are the sequences' own; batching changes nothing", "[translate]") {
+  for (std::string kind : {"transformer", "bahdanau"}) {
+  DYNAMIC_SECTION(kind) {
   xg::manual_seed(3);
   Dataset d = Dataset::build(make_task("reverse", 200, 20, 20, 5), 1, 64);
-  Seq2Seq model = model_for(d, 16, 2, 2, 32);
+  Translator model = model_for(d, 16, 2, 2, 32, kind);
   model->eval();
   std::vector<int64_t> idx(8);
   std::iota(idx.begin(), idx.end(), 0);
@@ -77,12 +80,47 @@ TEST_CASE("beam search: beam 1 is greedy; scores are the sequences' own; batchin
     Batch one = make_batch(d.valid, {idx[i]});
     CHECK(model->beam_search(one.src, one.src_pad, max_len, 4, alpha) == std::vector<std::vector<int64_t>>{out});
   }
+  }
+  }
+}
+
+TEST_CASE("Bahdanau attention (d2l 10.4) learns reverse; its attention walks back through the source",
+          "[translate][train]") {
+  xg::manual_seed(0);
+  Dataset d = Dataset::build(make_task("reverse", 4000, 200, 200, 0), 1, 64);
+  Translator model = model_for(d, 64, 1, 1, 0, "bahdanau");
+  TrainOptions o;
+  o.lr = 5e-3, o.epochs = 10, o.eval_every = 1000000, o.target = 0.98, o.verbose = false;
+  Trainer trainer(model, d, o);
+  trainer.run();
+  INFO("stopped after " << trainer.steps() << " steps, " << trainer.elapsed() << " s");
+  const Evaluation test = evaluate(model, d, d.splits.test, d.test);
+  CHECK(test.exact >= 0.95);
+  // Writing output i of n (source token n − 1 − i), the decoder attends most to the mirrored
+  // position or the one after it (the unidirectional encoder's state there has just read it).
+  const auto& src = d.test.src[0];
+  const AttentionSample a = model->attention(src, test.outputs[0], d.src_vocab, d.tgt_vocab);
+  REQUIRE(a.decoder_cross.size() == 1);
+  const xg::Tensor w = a.decoder_cross[0].squeeze(0);  // (T, S): rows <bos>, output tokens
+  const int64_t n = static_cast<int64_t>(src.size()) - 1;  // without <eos>
+  std::string seen;
+  bool near = true, backwards = true;
+  for (int64_t i = 0, before = n + 1; i < n; ++i) {
+    const int64_t at = xg::argmax(w.select(0, i), 0).item<int64_t>();
+    near = near && (at == n - 1 - i || at == n - i);
+    backwards = backwards && at < before;
+    before = at;
+    seen += std::to_string(at) + " ";
+  }
+  INFO("source length " << n << ", rows attend most to " << seen);
+  CHECK(near);
+  CHECK(backwards);
 }
 
 TEST_CASE("a tiny model learns reverse to 100% exact match in seconds", "[translate][train]") {
   xg::manual_seed(0);
   Dataset d = Dataset::build(make_task("reverse", 10000, 500, 500, 0), 1, 64);
-  Seq2Seq model = model_for(d, 64, 4, 1, 128);
+  Translator model = model_for(d, 64, 4, 1, 128);
   TrainOptions o;
   // Validated at each epoch's end only: a model that gets all 500 validation pairs right at an
   // epoch boundary has (over seeds 0-3) got every test pair right too; 3-4 epochs, ~10 s.

@@ -48,6 +48,8 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--lowercase", o.lowercase, "Unicode lowercasing of your pairs: auto (yes for words and d2l), yes, no")
       ->check(CLI::IsMember({"auto", "yes", "no"}))->capture_default_str();
   app.add_flag("--vocab-includes-valid", o.vocab_includes_valid, "build the vocabularies from the validation text too (default: training text only)");
+  app.add_option("--model", m.model, "transformer, or bahdanau (d2l 10.4: GRU encoder-decoder with additive attention)")
+      ->check(CLI::IsMember({"transformer", "bahdanau"}))->capture_default_str();
   app.add_option("--d-model", m.d_model, "model width")->check(CLI::Range(8, 4096))->capture_default_str();
   app.add_option("--heads", m.heads, "attention heads")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--layers", m.layers, "encoder and decoder layers")->check(CLI::Range(1, 48))->capture_default_str();
@@ -122,7 +124,7 @@ int translate_mode(const Options& cli) {
   const Options o = ex::read_run_config<Options>(fs::path(cli.load) / "config.ini", add_options);
   const TextOptions text = text_options(o);
   Vocab sv = read_vocab(fs::path(cli.load) / "vocab.src.txt"), tv = read_vocab(fs::path(cli.load) / "vocab.tgt.txt");
-  Seq2Seq model(sv.size(), tv.size(), o.model);
+  Translator model = make_translator(sv.size(), tv.size(), o.model);
   model->load((fs::path(cli.load) / "model.npz").string());
   model->eval();
   auto run = [&](const std::string& line) {
@@ -166,11 +168,8 @@ int train_mode(Options& o, const std::string& config_text) {
     if (e->cut_src + e->cut_tgt > 0)
       std::printf("--max-len %lld cut %lld of %zu %s sources and %lld targets\n", static_cast<long long>(o.model.max_len),
                   static_cast<long long>(e->cut_src), e->src.size(), what, static_cast<long long>(e->cut_tgt));
-  Seq2Seq model(d.src_vocab.size(), d.tgt_vocab.size(), o.model);
-  const auto& m = o.model;
-  std::printf("model: d_model %lld, %lld heads, %lld+%lld layers, ffn %lld: %lld parameters\n",
-              static_cast<long long>(m.d_model), static_cast<long long>(m.heads), static_cast<long long>(m.layers),
-              static_cast<long long>(m.layers), static_cast<long long>(m.ffn), static_cast<long long>(model->num_parameters()));
+  Translator model = make_translator(d.src_vocab.size(), d.tgt_vocab.size(), o.model);
+  std::printf("model: %s: %lld parameters\n", model->describe().c_str(), static_cast<long long>(model->num_parameters()));
   o.train.run_dir = run_dir.string();
   Trainer trainer(model, d, o.train);
   trainer.run();
@@ -193,9 +192,9 @@ int train_mode(Options& o, const std::string& config_text) {
   }
   write_attention_svgs(model->attention(d.test.src[0], test.outputs[0], d.src_vocab, d.tgt_vocab), d.splits.test[0].src,
                        run_dir.string());
-  std::printf("\nrun folder %s: config.ini, metrics.csv, curves.svg, attention_encoder.svg, attention_cross.svg,\n"
+  std::printf("\nrun folder %s: config.ini, metrics.csv, curves.svg, %sattention_cross.svg,\n"
               "checkpoint.npz (--resume), model.npz and vocabularies (--load %s)\n",
-              run_dir.c_str(), run_dir.c_str());
+              run_dir.c_str(), o.model.model == "transformer" ? "attention_encoder.svg, " : "", run_dir.c_str());
   return 0;
 }
 
@@ -217,7 +216,7 @@ int main(int argc, char** argv) {
       config_text = ex::reparse_on_run_config(fs::path(o.runs) / o.name / "config.ini", argc, argv, o, add_options);
       if (o.name.empty()) o.name = default_name();
     }
-    if (o.model.d_model % o.model.heads != 0) {
+    if (o.model.model == "transformer" && o.model.d_model % o.model.heads != 0) {
       std::fprintf(stderr, "error: --d-model %lld must be divisible by --heads %lld\n",
                    static_cast<long long>(o.model.d_model), static_cast<long long>(o.model.heads));
       return 2;

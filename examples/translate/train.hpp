@@ -15,6 +15,7 @@
 #include "common/plot.hpp"
 #include "common/trainer.hpp"
 #include "translate/bleu.hpp"
+#include "translate/bahdanau.hpp"
 #include "translate/model.hpp"
 
 namespace translate {
@@ -61,7 +62,7 @@ struct Evaluation {
 
 // Validation/test metrics of `pairs` (encoded as `e`): teacher-forced loss (nats per token) and
 // token accuracy; exact match and mean BLEU of the decoded outputs against the raw targets.
-inline Evaluation evaluate(Seq2Seq& model, const Dataset& d, const std::vector<Pair>& pairs, const Encoded& e,
+inline Evaluation evaluate(Translator& model, const Dataset& d, const std::vector<Pair>& pairs, const Encoded& e,
                            int64_t beam = 1, double alpha = 0.75) {
   xg::NoGradGuard ng;
   const bool was_training = model->is_training();
@@ -123,8 +124,9 @@ inline void write_attention_svgs(const AttentionSample& a, const std::string& sr
     return out;
   };
   const int heads = a.encoder_self.empty() ? 1 : static_cast<int>(a.encoder_self[0].size(0));
-  ex::write_heatmaps_svg(dir + "/attention_encoder.svg", "Encoder self-attention: \"" + src_text + "\"",
-                         maps(a.encoder_self, src), heads);
+  if (!a.encoder_self.empty())  // (the GRU encoder has no self-attention)
+    ex::write_heatmaps_svg(dir + "/attention_encoder.svg", "Encoder self-attention: \"" + src_text + "\"",
+                           maps(a.encoder_self, src), heads);
   ex::write_heatmaps_svg(dir + "/attention_cross.svg", "Decoder cross-attention (rows: output so far): \"" + src_text + "\"",
                          maps(a.decoder_cross, tgt), heads);
 }
@@ -133,7 +135,7 @@ inline void write_attention_svgs(const AttentionSample& a, const std::string& sr
 // held-out pairs and stops the run once exact match reaches the target.
 class Trainer : private ex::OptimizerAndSchedule, public ex::Trainer {
  public:
-  Trainer(Seq2Seq& model, const Dataset& data, TrainOptions o)
+  Trainer(Translator& model, const Dataset& data, TrainOptions o)
       : OptimizerAndSchedule(*model, o, steps_per_epoch(data, o), optim::AdamWOptions().betas({0.9, 0.98}).eps(1e-9)),
         ex::Trainer(*model, *optimizer, *schedule, ex::loop_options(o, steps_per_epoch(data, o), o.run_dir, o.verbose),
                     {"valid_loss", "valid_token_accuracy", "valid_exact", "valid_bleu2", "valid_bleu4"}),
@@ -206,7 +208,7 @@ class Trainer : private ex::OptimizerAndSchedule, public ex::Trainer {
   }
 
   using Loader = xg::data::StatelessDataLoader<PairBatches, ex::EpochSampler>;
-  Seq2Seq& model_;
+  Translator& model_;
   const Dataset& d_;
   TrainOptions o_;
   xg::CrossEntropyLossOptions loss_options_;
