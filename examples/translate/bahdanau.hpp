@@ -54,19 +54,11 @@ class BahdanauImpl : public TranslatorImpl {
     s.hidden = s.hidden.index_select(1, rows);
   }
 
-  AttentionSample attention(const std::vector<int64_t>& src, const std::vector<int64_t>& out, const Vocab& sv,
-                            const Vocab& tv) override {
-    xg::NoGradGuard ng;
-    Encoded e;
-    e.src.push_back(src);
-    e.tgt.push_back(std::vector<int64_t>(out.begin(), out.end() - (!out.empty() && out.back() == Vocab::kEos)));
+  AttentionSample attention_weights(const Batch& b) override {
     record_ = true;
-    forward(make_batch(e, {0}));
+    forward(b);
     record_ = false;
     AttentionSample a;
-    for (int64_t i : src) a.src_tokens.push_back(sv.itos.at(static_cast<size_t>(i)));
-    a.tgt_tokens.push_back("<bos>");
-    for (int64_t i : e.tgt[0]) a.tgt_tokens.push_back(tv.itos.at(static_cast<size_t>(i)));
     a.decoder_cross.push_back(recorded_);  // one "head": (1, T, S)
     return a;
   }

@@ -54,6 +54,7 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--heads", m.heads, "attention heads")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--layers", m.layers, "encoder and decoder layers")->check(CLI::Range(1, 48))->capture_default_str();
   app.add_option("--ffn", m.ffn, "feed-forward width")->check(CLI::Range(1, 65536))->capture_default_str();
+  app.add_flag("--norm-first", m.norm_first, "Transformer: pre-LN layers (layer norm before each block) instead of post-LN");
   app.add_option("--dropout", m.dropout, "dropout")->check(CLI::Range(0.0, 0.9))->capture_default_str();
   app.add_option("--max-len", m.max_len, "longest sequence in tokens (longer ones are cut)")->check(CLI::Range(4, 4096))->capture_default_str();
   ex::add_training_options(app, t, "examples");

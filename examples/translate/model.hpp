@@ -21,6 +21,7 @@ struct ModelConfig {
   std::string model = "transformer";  // or "bahdanau" (d_model: embedding and GRU width; heads, ffn unused)
   int64_t d_model = 64, heads = 4, layers = 2, ffn = 256, max_len = 64;
   double dropout = 0.0;  // the generated tasks don't overfit 20k pairs: dropout only slows learning
+  bool norm_first = false;  // Transformer: pre-LN instead of post-LN
 };
 
 // Attention weights of one example, for the heatmaps: per layer (H, rows, cols).
@@ -47,9 +48,9 @@ class TranslatorImpl : public nn::Module {
   virtual std::unique_ptr<DecodeState> start(const xg::Tensor& src, const xg::Tensor& src_pad) = 0;
   virtual xg::Tensor step(const xg::Tensor& token, DecodeState& state, int64_t t) = 0;
   virtual void reorder(DecodeState& state, const xg::Tensor& rows) = 0;
-  // Attention weights while the model reads `src` and writes `out` (its own decoding).
-  virtual AttentionSample attention(const std::vector<int64_t>& src, const std::vector<int64_t>& out, const Vocab& sv,
-                                    const Vocab& tv) = 0;
+  // The attention weights of one teacher-forced pass over a one-example batch, per layer (heads,
+  // rows, cols); the tokens are filled in by attention().
+  virtual AttentionSample attention_weights(const Batch& b) = 0;
   // Architecture, for the run's log.
   virtual std::string describe() const = 0;
 
@@ -104,14 +105,34 @@ class TranslatorImpl : public nn::Module {
   // lets tests compare decoders by the quantity they maximise.
   double sequence_log_prob(const std::vector<int64_t>& src, const std::vector<int64_t>& tokens) {
     xg::NoGradGuard ng;
-    Encoded e;
-    e.src.push_back(src);
-    e.tgt.push_back(std::vector<int64_t>(tokens.begin(), tokens.end() - (!tokens.empty() && tokens.back() == Vocab::kEos)));
+    const Encoded e = one_pair(src, tokens);
     xg::Tensor lp = xg::log_softmax(forward(make_batch(e, {0})).to(xg::kFloat64), -1).contiguous();
     const int64_t V = lp.size(2);
     double sum = 0;
     for (size_t i = 0; i < tokens.size(); ++i) sum += lp.data_ptr<double>()[static_cast<int64_t>(i) * V + tokens[i]];
     return sum;
+  }
+
+  // Attention weights while the model reads `src` and writes `out` (its own decoding), from one
+  // teacher-forced pass: with a causal decoder it has the weights step-by-step decoding had.
+  AttentionSample attention(const std::vector<int64_t>& src, const std::vector<int64_t>& out, const Vocab& sv,
+                            const Vocab& tv) {
+    xg::NoGradGuard ng;
+    const Encoded e = one_pair(src, out);
+    AttentionSample a = attention_weights(make_batch(e, {0}));
+    for (int64_t i : src) a.src_tokens.push_back(sv.itos.at(static_cast<size_t>(i)));
+    a.tgt_tokens.push_back("<bos>");
+    for (int64_t i : e.tgt[0]) a.tgt_tokens.push_back(tv.itos.at(static_cast<size_t>(i)));
+    return a;
+  }
+
+ private:
+  // One source and an output (tokens, <eos> dropped if last) as a one-example Encoded.
+  static Encoded one_pair(const std::vector<int64_t>& src, const std::vector<int64_t>& tokens) {
+    Encoded e;
+    e.src.push_back(src);
+    e.tgt.push_back(std::vector<int64_t>(tokens.begin(), tokens.end() - (!tokens.empty() && tokens.back() == Vocab::kEos)));
+    return e;
   }
 };
 XG_MODULE(Translator);
@@ -128,7 +149,8 @@ class Seq2SeqImpl : public TranslatorImpl {
                                                                       .num_encoder_layers(c.layers)
                                                                       .num_decoder_layers(c.layers)
                                                                       .dim_feedforward(c.ffn)
-                                                                      .dropout(c.dropout)));
+                                                                      .dropout(c.dropout)
+                                                                      .norm_first(c.norm_first)));
     generator = register_module("generator", nn::Linear(c.d_model, tgt_vocab));
     // N(0, 1/d) so that embedding·√d has unit scale, like the positional table; the padding
     // row (id 0) stays zero.
@@ -173,26 +195,15 @@ class Seq2SeqImpl : public TranslatorImpl {
     }
   }
   std::string describe() const override {
-    return xg::str("Transformer: d_model ", cfg.d_model, ", ", cfg.heads, " heads, ", cfg.layers, "+", cfg.layers,
-                   " layers, ffn ", cfg.ffn);
+    return xg::str("Transformer (", cfg.norm_first ? "pre-LN" : "post-LN", "): d_model ", cfg.d_model, ", ", cfg.heads,
+                   " heads, ", cfg.layers, "+", cfg.layers, " layers, ffn ", cfg.ffn);
   }
 
-  // Attention weights while the model reads `src` and writes `out` (its own decoding): with a
-  // causal mask the teacher-forced pass gives the same weights as step-by-step decoding.
-  AttentionSample attention(const std::vector<int64_t>& src, const std::vector<int64_t>& out, const Vocab& sv,
-                            const Vocab& tv) override {
-    xg::NoGradGuard ng;
-    Encoded e;
-    e.src.push_back(src);
-    e.tgt.push_back(std::vector<int64_t>(out.begin(), out.end() - (!out.empty() && out.back() == Vocab::kEos)));
-    Batch b = make_batch(e, {0});
+  AttentionSample attention_weights(const Batch& b) override {
     set_record_attention(true);
     forward(b);
     set_record_attention(false);
     AttentionSample a;
-    for (int64_t i : src) a.src_tokens.push_back(sv.itos.at(static_cast<size_t>(i)));
-    a.tgt_tokens.push_back("<bos>");
-    for (int64_t i : e.tgt[0]) a.tgt_tokens.push_back(tv.itos.at(static_cast<size_t>(i)));
     for (auto& l : *transformer->encoder->layers) a.encoder_self.push_back(xg::narrow(l->last_attention, 0, 0, 1).squeeze(0));
     for (auto& l : *transformer->decoder->layers) a.decoder_cross.push_back(xg::narrow(l->last_cross_attention, 0, 0, 1).squeeze(0));
     return a;
