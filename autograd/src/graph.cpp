@@ -163,12 +163,7 @@ struct FunctionNode : Node {
     released = true;
   }
 
-  std::vector<const SavedVariable*> saved_variables() const override {
-    std::vector<const SavedVariable*> out;
-    for (auto& s : saved)
-      if (s.data().defined()) out.push_back(&s);
-    return out;
-  }
+  std::vector<const SavedVariable*> saved_variables() const override { return live_saved(saved); }
 };
 
 }  // namespace

@@ -110,12 +110,7 @@ struct CppNode : Node {
   void release_variables() override {
     for (auto& s : ctx.saved_) s.reset();
   }
-  std::vector<const SavedVariable*> saved_variables() const override {
-    std::vector<const SavedVariable*> out;
-    for (auto& s : ctx.saved_)
-      if (s.data().defined()) out.push_back(&s);
-    return out;
-  }
+  std::vector<const SavedVariable*> saved_variables() const override { return live_saved(ctx.saved_); }
 };
 
 template <class F>

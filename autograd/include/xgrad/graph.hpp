@@ -88,6 +88,15 @@ class SavedVariable {
   uint32_t output_nr_ = 0;
 };
 
+// The entries of a node's saved list still held (what Node::saved_variables returns).
+template <class Range>
+std::vector<const SavedVariable*> live_saved(const Range& saved) {
+  std::vector<const SavedVariable*> out;
+  for (auto& s : saved)
+    if (s.data().defined()) out.push_back(&s);
+  return out;
+}
+
 // Where a gradient for `t` must flow: its grad_fn, or its leaf accumulator; invalid if none.
 Edge gradient_edge(const Tensor& t);
 

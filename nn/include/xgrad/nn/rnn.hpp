@@ -4,8 +4,11 @@
 // state out) and their single-step cells. Built from differentiable ops, so they gradcheck,
 // gradgradcheck and load PyTorch state dicts (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0,
 // …, weight_ih_l0_reverse, …) as they are.
+#include <array>
 #include <optional>
+#include <string>
 #include <tuple>
+#include <vector>
 
 #include "xgrad/nn/module.hpp"
 #include "xgrad/options.hpp"
