@@ -126,13 +126,9 @@ def exact(model, pairs, sv, tv, titos, max_len=65, loss_fn=None):
     with torch.no_grad():
         for i in range(0, len(pairs), 250):
             chunk = pairs[i : i + 250]
+            s, ti, to = batch(chunk, sv, tv)  # s: the padded sources <eos>-ended, as greedy needs them
             if loss_fn is not None:
-                s, ti, to = batch(chunk, sv, tv)
                 loss_fn(model(s, ti).reshape(-1, len(titos)), to.reshape(-1))
-            src = [[sv.get(c, UNK) for c in s] + [EOS] for s, _ in chunk]
-            s = torch.full((len(src), max(map(len, src))), PAD)
-            for r, ids in enumerate(src):
-                s[r, : len(ids)] = torch.tensor(ids)
             for row, (_, t) in zip(model.greedy(s, max_len).tolist(), chunk):
                 pred = [titos[k] for k in (row[: row.index(EOS)] if EOS in row else row)]
                 right += pred == list(t)

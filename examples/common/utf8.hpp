@@ -13,22 +13,31 @@
 
 namespace xgrad::examples {
 
+// The sequence starting at s[i]: its length in bytes (0 if the bytes there do not form one: a stray
+// continuation byte, a bad lead byte, a truncated or broken sequence) and its code point, unchecked
+// for overlong forms and range (utf8_valid checks those).
+inline int utf8_sequence(const std::string& s, size_t i, char32_t& cp) {
+  const auto b = static_cast<unsigned char>(s[i]);
+  const int n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xe ? 3 : (b >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + static_cast<size_t>(n) > s.size()) return 0;
+  cp = n == 1 ? b : n == 2 ? b & 0x1f : n == 3 ? b & 0x0f : b & 0x07;
+  for (int k = 1; k < n; ++k) {
+    const auto c = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
+    if ((c & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (c & 0x3f);
+  }
+  return n;
+}
+
 // Code points of s; a byte that does not start a well-formed sequence becomes U+FFFD.
 inline std::vector<char32_t> utf8_decode(const std::string& s) {
   std::vector<char32_t> out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    const int n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xe ? 3 : (b >> 3) == 0x1e ? 4 : 0;
-    char32_t cp = n == 1 ? b : n == 2 ? b & 0x1f : n == 3 ? b & 0x0f : b & 0x07;
-    bool ok = n > 0 && i + static_cast<size_t>(n) <= s.size();
-    for (int k = 1; ok && k < n; ++k) {
-      const auto c = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
-      ok = (c & 0xc0) == 0x80;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    out.push_back(ok ? cp : 0xfffd);
-    i += ok ? static_cast<size_t>(n) : 1;
+    char32_t cp = 0;
+    const int n = utf8_sequence(s, i, cp);
+    out.push_back(n ? cp : 0xfffd);
+    i += n ? static_cast<size_t>(n) : 1;
   }
   return out;
 }
@@ -52,18 +61,11 @@ inline std::string utf8_encode(char32_t c) {
 // True when s is well-formed UTF-8: no stray continuation bytes, no overlong forms, no
 // surrogates, nothing above U+10FFFF.
 inline bool utf8_valid(const std::string& s) {
+  const char32_t least[] = {0, 0, 0x80, 0x800, 0x10000};  // the smallest code point of each length
   for (size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    const int n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xe ? 3 : (b >> 3) == 0x1e ? 4 : 0;
-    if (n == 0 || i + static_cast<size_t>(n) > s.size()) return false;
-    char32_t cp = n == 1 ? b : n == 2 ? b & 0x1f : n == 3 ? b & 0x0f : b & 0x07;
-    for (int k = 1; k < n; ++k) {
-      const auto c = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
-      if ((c & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    const char32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < least[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    char32_t cp = 0;
+    const int n = utf8_sequence(s, i, cp);
+    if (n == 0 || cp < least[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
     i += static_cast<size_t>(n);
   }
   return true;
