@@ -56,6 +56,25 @@ void accumulate(Tensor& slot, const Tensor& g) {
   slot = slot.defined() ? slot + g : g;
 }
 
+// Runs the tensor hooks of each gradient the node receives; a hook's result replaces the gradient.
+void run_grad_hooks(Node& node, TensorList& grads) {
+  for (uint32_t i = 0; i < grads.size(); ++i) {
+    autograd::TensorHooks* h = autograd::hooks_of(node, i);
+    if (!h || h->grad.empty() || !grads[i].defined()) continue;
+    auto hooks = h->grad;  // a copy: a hook may remove itself
+    for (auto& [id, fn] : hooks) {
+      Tensor r = fn(grads[i]);
+      if (!r.defined()) continue;
+      XG_CHECK(r.sizes() == grads[i].sizes(), "hook ", id, " (on a gradient for ", node.name(),
+               ") has changed the size of the gradient: it was ", grads[i].sizes(), ", the hook returned ", r.sizes());
+      XG_CHECK(r.dtype() == grads[i].dtype(), "hook ", id, " (on a gradient for ", node.name(),
+               ") has changed the dtype of the gradient: it was ", dtype_name(grads[i].dtype()), ", the hook returned ",
+               dtype_name(r.dtype()));
+      grads[i] = std::move(r);
+    }
+  }
+}
+
 struct CompareSeq {
   bool operator()(const Node* a, const Node* b) const { return a->sequence_nr < b->sequence_nr; }
 };
@@ -164,6 +183,16 @@ class GraphTask {
     }
   }
 
+  // Runs what autograd::queue_callback queued during the pass, in order (a callback may queue more).
+  void run_callbacks() {
+    for (size_t i = 0; i < callbacks_.size(); ++i) {
+      auto cb = std::move(callbacks_[i]);
+      cb();
+    }
+    callbacks_.clear();
+  }
+  void queue(std::function<void()> cb) { callbacks_.push_back(std::move(cb)); }
+
   // xg::grad's gradients, one per input (detached unless create_graph).
   TensorList results(bool allow_unused) {
     if (!accumulate_leaves_ && !allow_unused)
@@ -196,6 +225,7 @@ class GraphTask {
   // that have now received all their gradients.
   std::vector<Node*> run(Node& node) {
     TensorList grads = std::move(buffer_of(&node));  // leaves the node's buffer empty
+    run_grad_hooks(node, grads);
     for (size_t i = 0; i < node.retained.size() && i < grads.size(); ++i) {
       auto impl = node.retained[i].lock();
       if (!impl || !grads[i].defined()) continue;
@@ -242,7 +272,11 @@ class GraphTask {
   std::vector<std::shared_ptr<Node>> keep_alive_;  // accumulators made here for leaf inputs
   std::unordered_map<Node*, State> nodes_;
   TensorList results_;
+  std::vector<std::function<void()>> callbacks_;
 };
+
+// The pass running on this thread (passes nest: a checkpointed block's backward runs its own).
+thread_local GraphTask* current_task = nullptr;
 
 TensorList run_backward(const TensorList& outputs, const TensorList& grad_outputs, bool keep_graph,
                         bool create_graph, const TensorList& inputs, bool allow_unused, const char* api) {
@@ -251,7 +285,16 @@ TensorList run_backward(const TensorList& outputs, const TensorList& grad_output
   task.capture(inputs);
   task.discover();
   task.count_dependencies();
-  task.execute();
+  {
+    GraphTask* outer = current_task;
+    current_task = &task;
+    struct Restore {
+      GraphTask* outer;
+      ~Restore() { current_task = outer; }
+    } restore{outer};
+    task.execute();
+    task.run_callbacks();
+  }
   return task.results(allow_unused);
 }
 
@@ -261,6 +304,15 @@ void backward(const TensorList& outputs, const TensorList& grad_outputs, std::op
               bool create_graph) {
   run_backward(outputs, grad_outputs, retain_graph.value_or(create_graph), create_graph, {}, false, "backward");
 }
+
+namespace autograd {
+void queue_callback(std::function<void()> callback) {
+  XG_CHECK(callback, "queue_callback: the callback is empty");
+  XG_CHECK(current_task, "queue_callback: no backward pass is running on this thread (queue callbacks from a hook "
+           "or a custom Function's backward)");
+  current_task->queue(std::move(callback));
+}
+}  // namespace autograd
 
 TensorList grad(const TensorList& outputs, const TensorList& inputs, const TensorList& grad_outputs,
                 std::optional<bool> retain_graph, bool create_graph, bool allow_unused) {

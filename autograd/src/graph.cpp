@@ -70,19 +70,31 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
       std::lock_guard<std::mutex> lock(leaf_mutex(variable.get()));
       if (variable->grad != before) continue;
       variable->grad = std::move(sum);
-      return {};
+      break;
+    }
+    run_post_accumulate_hooks();
+    return {};
+  }
+  {
+    std::lock_guard<std::mutex> lock(leaf_mutex(variable.get()));
+    auto& old = variable->grad;
+    if (!old) {
+      // Take the buffer when nobody else holds it; otherwise copy so later += can't alias.
+      bool sole = g.impl_ptr().use_count() == 1 && g.impl().storage.use_count() == 1 && !g.requires_grad();
+      old = sole ? g.impl_ptr() : g.detach().clone().impl_ptr();
+    } else {
+      Tensor(old).add_(g);
     }
   }
-  std::lock_guard<std::mutex> lock(leaf_mutex(variable.get()));
-  auto& old = variable->grad;
-  if (!old) {
-    // Take the buffer when nobody else holds it; otherwise copy so later += can't alias.
-    bool sole = g.impl_ptr().use_count() == 1 && g.impl().storage.use_count() == 1 && !g.requires_grad();
-    old = sole ? g.impl_ptr() : g.detach().clone().impl_ptr();
-  } else {
-    Tensor(old).add_(g);
-  }
+  run_post_accumulate_hooks();
   return {};
+}
+
+void AccumulateGrad::run_post_accumulate_hooks() {
+  if (!variable->hooks || variable->hooks->post_accumulate.empty()) return;
+  auto hooks = variable->hooks->post_accumulate;  // a copy: a hook may remove itself
+  Tensor v(variable);
+  for (auto& [id, fn] : hooks) fn(v);
 }
 
 // ---------------------------------------------------------------- SavedVariable
@@ -115,6 +127,11 @@ Tensor SavedVariable::unpack(const std::shared_ptr<Node>& owner, const std::stri
 }
 
 // ---------------------------------------------------------------- edges
+
+TensorHooks* hooks_of(Node& node, uint32_t output_nr) {
+  if (auto* acc = dynamic_cast<AccumulateGrad*>(&node)) return acc->variable->hooks.get();
+  return output_nr < node.tensor_hooks.size() ? node.tensor_hooks[output_nr].get() : nullptr;
+}
 
 Edge gradient_edge(const Tensor& t) {
   if (!t.defined() || !t.requires_grad()) return {};

@@ -223,6 +223,56 @@ Tensor& Tensor::retain_grad() {
   return *this;
 }
 
+namespace {
+std::atomic<unsigned> next_hook_id{1};
+
+// Where this tensor's hooks live: on the leaf itself, or on its grad_fn for its output number.
+autograd::TensorHooks& hooks_for(const Tensor& t, const char* op) {
+  XG_CHECK(t.requires_grad(), op, ": cannot register a hook on a tensor that doesn't require gradient");
+  auto& impl = t.impl();
+  std::shared_ptr<autograd::TensorHooks>* slot;
+  if (impl.grad_fn) {
+    auto& v = impl.grad_fn->tensor_hooks;
+    if (v.size() <= impl.output_nr) v.resize(impl.output_nr + 1);
+    slot = &v[impl.output_nr];
+  } else {
+    slot = &impl.hooks;
+  }
+  if (!*slot) *slot = std::make_shared<autograd::TensorHooks>();
+  return **slot;
+}
+}  // namespace
+
+unsigned Tensor::_add_grad_hook(std::function<Tensor(const Tensor&)> hook) const {
+  XG_CHECK(hook, "register_hook: the hook is empty");
+  auto& h = hooks_for(*this, "register_hook");
+  unsigned id = next_hook_id++;
+  h.grad.emplace_back(id, std::move(hook));
+  return id;
+}
+
+unsigned Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const {
+  XG_CHECK(hook, "register_post_accumulate_grad_hook: the hook is empty");
+  XG_CHECK(is_leaf(), "register_post_accumulate_grad_hook: post accumulate grad hooks cannot be registered on "
+           "non-leaf tensors (this one comes from ", grad_fn()->name(), ")");
+  auto& h = hooks_for(*this, "register_post_accumulate_grad_hook");
+  unsigned id = next_hook_id++;
+  h.post_accumulate.emplace_back(id, std::move(hook));
+  return id;
+}
+
+bool Tensor::remove_hook(unsigned id) const {
+  auto& impl = this->impl();
+  autograd::TensorHooks* h = impl.grad_fn ? autograd::hooks_of(*impl.grad_fn, impl.output_nr) : impl.hooks.get();
+  if (!h) return false;
+  auto drop = [id](auto& v) {
+    auto n = v.size();
+    std::erase_if(v, [id](const auto& e) { return e.first == id; });
+    return v.size() != n;
+  };
+  return drop(h->grad) || drop(h->post_accumulate);
+}
+
 void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, bool create_graph) const {
   xgrad::backward({*this}, {gradient}, retain_graph, create_graph);
 }

@@ -33,6 +33,13 @@ struct TensorMeta {
   ScalarType dtype = kFloat32;
 };
 
+// A tensor's gradient hooks (Tensor::register_hook, register_post_accumulate_grad_hook) with their ids.
+struct TensorHooks {
+  std::vector<std::pair<unsigned, std::function<Tensor(const Tensor&)>>> grad;
+  std::vector<std::pair<unsigned, std::function<void(const Tensor&)>>> post_accumulate;
+  bool empty() const { return grad.empty() && post_accumulate.empty(); }
+};
+
 struct Node : std::enable_shared_from_this<Node> {
   Node();
   virtual ~Node();
@@ -54,6 +61,8 @@ struct Node : std::enable_shared_from_this<Node> {
   std::pmr::vector<TensorMeta> input_meta{&arena_resource_};  // shape/dtype of each forward input: what apply must return
   std::pmr::vector<TensorMeta> output_meta{&arena_resource_};  // shape/dtype of each forward output
   std::vector<std::weak_ptr<TensorImpl>> retained;  // outputs that called retain_grad()
+  // Hooks of the outputs, by output number: they outlive the output tensors, as in PyTorch.
+  std::vector<std::shared_ptr<TensorHooks>> tensor_hooks;
   uint64_t sequence_nr;                  // creation order; backward runs newest first
 };
 
@@ -63,6 +72,9 @@ struct AccumulateGrad : Node {
   std::string name() const override { return "AccumulateGrad"; }
   TensorList apply(TensorList&& grads) override;
   std::shared_ptr<TensorImpl> variable;
+
+ private:
+  void run_post_accumulate_hooks();
 };
 
 // A tensor kept for backward. Outputs of the node itself are stored without their grad_fn (that
@@ -96,6 +108,9 @@ std::vector<const SavedVariable*> live_saved(const Range& saved) {
     if (s.data().defined()) out.push_back(&s);
   return out;
 }
+
+// The hooks that see gradient `output_nr` of `node` (a leaf accumulator's are its variable's); may be null.
+TensorHooks* hooks_of(Node& node, uint32_t output_nr);
 
 // Where a gradient for `t` must flow: its grad_fn, or its leaf accumulator; invalid if none.
 Edge gradient_edge(const Tensor& t);

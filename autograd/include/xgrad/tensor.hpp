@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -37,7 +38,7 @@ inline std::ostream& operator<<(std::ostream& os, const Shape& s) {
 inline std::ostream& operator<<(std::ostream& os, ScalarType t) { return os << dtype_name(t); }
 class Tensor;
 using TensorList = std::vector<Tensor>;
-namespace autograd { struct Node; }
+namespace autograd { struct Node; struct TensorHooks; }
 namespace indexing { class TensorIndex; }
 
 // A flat, 64-byte aligned buffer. Several tensors may share one (reshape, view, squeeze).
@@ -73,6 +74,7 @@ struct TensorImpl {
   std::shared_ptr<autograd::Node> grad_fn;
   uint32_t output_nr = 0;
   std::weak_ptr<autograd::Node> grad_accumulator;
+  std::shared_ptr<autograd::TensorHooks> hooks;  // a leaf's gradient hooks (a non-leaf's live on its grad_fn)
 };
 
 // What factories take: a dtype (implicitly) or dtype + requires_grad, as libtorch's TensorOptions:
@@ -145,6 +147,23 @@ class Tensor {
   void set_grad(const Tensor& g) const;
   Tensor& retain_grad();
   bool retains_grad() const { return impl().retains_grad; }
+  // Gradient hooks, as libtorch's: `hook(grad)` runs when this tensor's gradient has been computed
+  // (before a leaf accumulates it, before a non-leaf's grad_fn runs, and on what xg::grad returns);
+  // a hook that returns a tensor replaces the gradient (same shape and dtype), one returning void
+  // or an undefined tensor only looks. Hooks run in registration order, never on an undefined
+  // gradient. Returns the id remove_hook takes.
+  template <class F>
+  unsigned register_hook(F&& hook) const {
+    if constexpr (std::is_void_v<std::invoke_result_t<F&, const Tensor&>>)
+      return _add_grad_hook([h = std::forward<F>(hook)](const Tensor& g) mutable { h(g); return Tensor(); });
+    else
+      return _add_grad_hook(std::function<Tensor(const Tensor&)>(std::forward<F>(hook)));
+  }
+  // A leaf's hook run once its .grad() is final for this backward (after accumulation; not under
+  // xg::grad, which leaves .grad() alone): PyTorch's register_post_accumulate_grad_hook.
+  unsigned register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const;
+  // Removes a hook registered on this tensor by either call; false if it was not there.
+  bool remove_hook(unsigned id) const;
   void backward(const Tensor& gradient = {}, std::optional<bool> retain_graph = std::nullopt,
                 bool create_graph = false) const;
 
@@ -241,6 +260,8 @@ class Tensor {
   Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, double value);
 
  private:
+  unsigned _add_grad_hook(std::function<Tensor(const Tensor&)> hook) const;
+
   std::shared_ptr<TensorImpl> impl_;
 };
 
