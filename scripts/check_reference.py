@@ -9,7 +9,7 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADER_DIRS = ["include", "autograd/include", "nn/include", "optim/include"]
+HEADER_DIRS = ["include", "autograd/include", "nn/include", "optim/include", "distributed/include"]
 
 DECL = re.compile(
     r"^(?:template <[^>]*>\s*)?(?:inline\s+|constexpr\s+|static\s+)*"
@@ -30,6 +30,7 @@ def header_names():
                     continue
                 depth_detail, in_tensor = 0, False
                 for line in open(os.path.join(dirpath, f), encoding="utf-8"):
+                    line = re.sub(r"^\[\[\w+\]\] ", "", line)  # [[noreturn]] void f(...)
                     if re.match(r"^namespace [\w:]*detail \{", line):
                         depth_detail += 1
                     elif depth_detail and re.match(r"^\}\s*// namespace [\w:]*detail", line):

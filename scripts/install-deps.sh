@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       libxtensor-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev
       catch2 libzip-dev zlib1g-dev libcli11-dev libstb-dev libbenchmark-dev
-      clang python3-numpy)  # clang: the second compiler (make test-clang); numpy: a test reads an xgrad checkpoint back with numpy.load
+      clang python3-numpy openmpi-bin libopenmpi-dev)  # openmpi: xgrad::distributed (mpirun); clang: the second compiler (make test-clang); numpy: a test reads an xgrad checkpoint back with numpy.load
 [[ "${1:-}" == "--torch" ]] && pkgs+=(python3-torch python3-numpy)
 
 missing=()
