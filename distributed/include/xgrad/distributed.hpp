@@ -4,3 +4,5 @@
 // optim::ZeroRedundancyOptimizer. Launch with `mpirun -np N program`; without mpirun a program is
 // rank 0 of a world of size 1.
 #include "xgrad/distributed/process_group.hpp"
+#include "xgrad/distributed/ddp.hpp"
+#include "xgrad/distributed/zero.hpp"

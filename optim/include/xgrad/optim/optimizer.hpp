@@ -47,11 +47,11 @@ class Optimizer {
   virtual std::vector<StateBuffer> check_hyper(size_t group, const Hyper& h) const = 0;
 
   // State by name: "group.G.<hyper>" and "state.G.I.<buffer>" (I = index in the group).
-  NamedTensors state_dict() const;
+  virtual NamedTensors state_dict() const;
   // All or nothing: every entry is checked (groups and their sizes, each hyper-parameter's presence
   // and range, each state buffer's name, dtype and shape against its parameter, step counts) before
   // anything changes; an Error lists every problem.
-  void load_state_dict(const NamedTensors& dict);
+  virtual void load_state_dict(const NamedTensors& dict);
   void save(const std::string& path) const;
   void load(const std::string& path);
 
