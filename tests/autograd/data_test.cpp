@@ -121,3 +121,47 @@ TEST_CASE("data loader options are checked", "[data]") {
                     Catch::Contains("the same number of rows"));
   CHECK_THROWS_WITH(data::datasets::TensorDataset(xg::ones({3})).get(3), Catch::Contains("index 3 out of range"));
 }
+
+TEST_CASE("DistributedSampler shards an epoch's order by rank, padded or cut to equal counts") {
+  using xg::data::samplers::DistributedSampler;
+  using xg::data::samplers::DistributedSamplerOptions;
+  auto all_of = [](DistributedSampler& s) {
+    std::vector<size_t> out;
+    while (auto b = s.next(3)) out.insert(out.end(), b->begin(), b->end());
+    return out;
+  };
+  // torch.utils.data.DistributedSampler(range(10), num_replicas=3, rank=1, shuffle=False) -> [1, 4, 7, 0]
+  DistributedSampler seq(10, DistributedSamplerOptions().num_replicas(3).rank(1).shuffle(false));
+  CHECK(seq.num_samples() == 4);
+  CHECK(all_of(seq) == std::vector<size_t>{1, 4, 7, 0});
+  DistributedSampler cut(10, DistributedSamplerOptions().num_replicas(3).rank(2).shuffle(false).drop_last(true));
+  CHECK(all_of(cut) == std::vector<size_t>{2, 5, 8});
+  DistributedSampler tiny(2, DistributedSamplerOptions().num_replicas(5).rank(4).shuffle(false));
+  CHECK(all_of(tiny) == std::vector<size_t>{0});  // padded 0 1 0 1 0
+
+  for (bool drop : {false, true}) {
+    std::vector<size_t> seen;
+    std::vector<std::vector<size_t>> per_rank;
+    for (size_t r = 0; r < 3; ++r) {
+      DistributedSampler s(101, DistributedSamplerOptions().num_replicas(3).rank(r).seed(7).drop_last(drop));
+      s.set_epoch(4);
+      s.reset();
+      per_rank.push_back(all_of(s));
+      CHECK(per_rank.back().size() == s.num_samples());
+      seen.insert(seen.end(), per_rank.back().begin(), per_rank.back().end());
+    }
+    std::sort(seen.begin(), seen.end());
+    const size_t distinct = std::unique(seen.begin(), seen.end()) - seen.begin();
+    CHECK(distinct == (drop ? 99u : 101u));  // 34 each (one index twice) or 33 each (two left out)
+    // Another epoch, another order; the same epoch again, the same order.
+    DistributedSampler s(101, DistributedSamplerOptions().num_replicas(3).rank(0).seed(7).drop_last(drop));
+    s.set_epoch(5);
+    s.reset();
+    CHECK(all_of(s) != per_rank[0]);
+    s.set_epoch(4);
+    s.reset();
+    CHECK(all_of(s) == per_rank[0]);
+  }
+  CHECK_THROWS_WITH(DistributedSampler(5, DistributedSamplerOptions().num_replicas(2).rank(2)),
+                    Catch::Contains("invalid rank 2"));
+}
