@@ -11,7 +11,7 @@ JOBS       ?= $(shell nproc)
 PREFIX     ?= /usr/local
 CMAKE_ARGS ?=
 
-.PHONY: all deps deps-torch configure build test test-sanitize test-tsan test-clang fuzz fuzz-seeds stress demo bench install package test-package fixtures clean
+.PHONY: all deps deps-torch configure build test demo-distributed test-sanitize test-tsan test-clang fuzz fuzz-seeds stress demo bench install package test-package fixtures clean
 
 all: build
 
@@ -79,6 +79,11 @@ fuzz-seeds: deps
 
 demo: build
 	$(BUILD)/examples/translate
+
+# The same demo data-parallel on 2 ranks of one machine (mpirun from Open MPI; each rank gets half the cores).
+MPIRUN ?= mpirun --allow-run-as-root --oversubscribe --mca btl self,vader
+demo-distributed: build
+	$(MPIRUN) -np 2 $(BUILD)/examples/translate --name dates-2-ranks
 
 # Benchmarks side by side with PyTorch (needs python3-torch: installed by deps-torch).
 bench: deps-torch build

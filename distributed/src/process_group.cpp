@@ -1,4 +1,4 @@
-// The process group over MPI. One communication thread owns every MPI call after MPI_Init: it takes
+// The process group over MPI. One communication thread makes every collective's MPI calls: it takes
 // collectives from a queue in call order, starts each as a non-blocking MPI operation and polls it
 // with short sleeps in between, so a rank waiting for a slower one does not take a core from the
 // computation it overlaps (busy-polling would, on a machine with as many ranks as cores).
@@ -244,7 +244,9 @@ void init(const InitOptions& options) {
     int provided = 0;
     int flag = 0;
     MPI_Initialized(&flag);
-    if (!flag) check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread");
+    // MULTIPLE where the library has it (Open MPI does): abort() may run while the communication
+    // thread is inside MPI; SERIALIZED is enough for everything else.
+    if (!flag) check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
     else MPI_Query_thread(&provided);
     XG_CHECK(provided >= MPI_THREAD_SERIALIZED, "distributed::init: this MPI library gives thread level ", provided,
              "; xgrad's communication thread needs MPI_THREAD_SERIALIZED");

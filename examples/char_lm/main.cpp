@@ -209,14 +209,15 @@ class Trainer : private ex::OptimizerAndSchedule, public ex::Trainer {
     ex::write_svg(run_dir_ + "/curves.svg", {loss, bits}, 2);
   }
 
-  using Loader = xg::data::StatelessDataLoader<Windows, StepWindows>;
+  using Loader = xg::data::StatelessDataLoader<Windows, ex::Sharded<StepWindows>>;
   GPT& model_;
   std::vector<int64_t> train_, valid_;
   const Options& o_;
   std::string run_dir_;
   std::unique_ptr<Loader> loader_ = xg::data::make_data_loader(
       Windows{&train_, o_.model.context},
-      StepWindows(o_.train.seed, static_cast<size_t>(o_.train.batch), train_.size() - static_cast<size_t>(o_.model.context)),
+      ex::Sharded<StepWindows>(StepWindows(o_.train.seed, static_cast<size_t>(o_.train.batch),
+                                           train_.size() - static_cast<size_t>(o_.model.context))),
       xg::data::DataLoaderOptions(static_cast<size_t>(o_.train.batch)).workers(1).max_jobs(2));
   std::optional<Loader::Iterator> batch_;
   int64_t next_step_ = -1;
@@ -296,12 +297,19 @@ int train_mode(Options& o, const std::string& config_text) {
   Trainer trainer(model, train, valid, o, run_dir.string());  // checks the text's lengths
   // Everything is checked before the run folder is touched: a run that fails before here leaves an
   // existing folder of the same name as it was.
-  fs::create_directories(run_dir);
-  xg::write_file_atomic((run_dir / "config.ini").string(), config_text);
-  std::vector<int64_t> all(static_cast<size_t>(vocab.size()));
-  std::iota(all.begin(), all.end(), 0);
-  xg::write_file_atomic((run_dir / "vocab.txt").string(), vocab.decode(all));
+  const bool main_rank = ex::is_main_rank();  // under mpirun, only rank 0 writes
+  if (main_rank) {
+    fs::create_directories(run_dir);
+    xg::write_file_atomic((run_dir / "config.ini").string(), config_text);
+    std::vector<int64_t> all(static_cast<size_t>(vocab.size()));
+    std::iota(all.begin(), all.end(), 0);
+    xg::write_file_atomic((run_dir / "vocab.txt").string(), vocab.decode(all));
+  }
+  if (xg::distributed::world_size() > 1)
+    std::printf("data-parallel on %d ranks: %lld windows per step, about %lld on each\n", xg::distributed::world_size(),
+                static_cast<long long>(o.train.batch), static_cast<long long>(o.train.batch / xg::distributed::world_size()));
   trainer.run();
+  if (!main_rank) return 0;  // the sample and pictures are rank 0's
   const double loss = trainer.last_valid_loss();
   std::printf("\ntrained %lld steps in %.1f s: validation loss %.4f nats per character = %.3f bits per character\n",
               static_cast<long long>(trainer.steps()), trainer.elapsed(), loss, loss / std::log(2.0));
@@ -317,6 +325,7 @@ int train_mode(Options& o, const std::string& config_text) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ex::join_job();  // under mpirun: one rank of a data-parallel run
   Options o;
   CLI::App app{"xgrad char_lm: train a character-level GPT on a CPU, or sample from one"};
   add_options(app, o);

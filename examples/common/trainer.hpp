@@ -6,6 +6,12 @@
 // continues bit for bit. An example says what a step, a validation and "done" are by overriding
 // train_step and validate; the data order must be a function of the step, so that a resumed run
 // needs only the step to continue.
+//
+// Under mpirun (xg::distributed's world of N ranks) the same loop trains data-parallel: rank 0's
+// model is broadcast, each rank's backward averages the gradients over the ranks as it runs
+// (nn::parallel::Reducer, DistributedDataParallel's machinery), each rank takes its share of every
+// step's batch (ex::Sharded), and stop decisions are agreed by all. Only rank 0 prints, writes
+// metrics.csv, pictures and checkpoints; every rank validates (the same model, the same answer).
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -14,9 +20,11 @@
 #include <string>
 #include <vector>
 
+#include <xgrad/distributed.hpp>
 #include <xgrad/xgrad.hpp>
 
 #include "common/checkpoint.hpp"
+#include "common/distributed.hpp"
 #include "common/metrics.hpp"
 #include "common/progress.hpp"
 
@@ -135,10 +143,14 @@ class Trainer {
   // validation_columns: the metrics.csv columns after step, epoch, seconds, train_loss and lr.
   Trainer(nn::Module& model, optim::Optimizer& optimizer, optim::LRScheduler& schedule, LoopOptions options,
           const std::vector<std::string>& validation_columns)
-      : model_(model), optimizer_(optimizer), schedule_(schedule), o_(std::move(options)),
-        metrics_(o_.run_dir.empty() ? "" : o_.run_dir + "/metrics.csv", columns(validation_columns)) {
+      : model_(model), optimizer_(optimizer), schedule_(schedule), o_(rank_options(std::move(options))),
+        metrics_(o_.run_dir.empty() || !is_main_rank() ? "" : o_.run_dir + "/metrics.csv", columns(validation_columns)) {
     XG_CHECK(o_.steps_per_epoch > 0 && o_.epochs > 0, "Trainer: steps_per_epoch and epochs must be positive, got ",
              o_.steps_per_epoch, " and ", o_.epochs);
+    if (distributed::world_size() > 1) {
+      nn::parallel::broadcast_module_state(model_);
+      reducer_ = std::make_unique<nn::parallel::Reducer>(model_.named_parameters(), nn::parallel::DistributedDataParallelOptions());
+    }
   }
   virtual ~Trainer() = default;
 
@@ -147,6 +159,7 @@ class Trainer {
   // last validation.
   Validation run() {
     if (o_.resume) restore();
+    decorrelate_ranks();
     started_ = std::chrono::steady_clock::now();
     const int64_t first_step = run_.step;
     Validation last;
@@ -155,7 +168,7 @@ class Trainer {
     while (!stop) {
       train_one_step();
       validated = false;
-      if (run_.step < total_steps() && o_.time_budget > 0 && elapsed() >= o_.time_budget)
+      if (run_.step < total_steps() && o_.time_budget > 0 && budget_spent_)
         why = str("--time-budget ", o_.time_budget, " s was spent");
       else if (run_.step < total_steps() && o_.max_steps > 0 && run_.step >= o_.max_steps)
         why = str("--max-steps ", o_.max_steps, " was reached");
@@ -166,6 +179,7 @@ class Trainer {
         // An unscheduled validation (stopping) leaves the running train loss alone, so that a
         // resumed run logs what an uninterrupted one does.
         last = validate_and_log(scheduled), validated = true;
+        last.done = agree(last.done);
         if (last.done && run_.step < total_steps()) why = "the validation target was reached";
         stop = stop || last.done;
       }
@@ -197,6 +211,8 @@ class Trainer {
   const MetricsLog& metrics() const { return metrics_; }
   const LoopOptions& options() const { return o_; }
   const PhaseTimes& times() const { return times_; }
+  // The gradient all-reduce's cost in the last step (multi-rank runs only).
+  nn::parallel::ReducerStats reducer_stats() const { return reducer_ ? reducer_->stats() : nn::parallel::ReducerStats{}; }
 
  protected:
   // Forward and loss of global step `step`'s batch (gradients are zero; the loop runs backward).
@@ -210,6 +226,31 @@ class Trainer {
   virtual void restore_extra(const Counters&) {}
 
  private:
+  // Ranks other than 0 write nothing and print nothing.
+  static LoopOptions rank_options(LoopOptions o) {
+    if (!is_main_rank()) o.verbose = false;
+    return o;
+  }
+
+  // Every rank starts from the same generator (the seed, or rank 0's checkpoint); ranks other than
+  // 0 then draw their own dropout masks (a stream derived from that state and the rank), so the
+  // ranks' masks differ as one process's would across its batch. Rank 0 — and a single process —
+  // keeps the stream untouched.
+  void decorrelate_ranks() {
+    const int rank = distributed::rank();
+    if (distributed::world_size() == 1) return;
+    const uint64_t base = global_generator()();
+    if (rank > 0) manual_seed(base + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(rank));
+  }
+
+  // The same decision on every rank: true if any rank says so.
+  static bool agree(bool mine) {
+    if (distributed::world_size() == 1) return mine;
+    Tensor flag = scalar_tensor(mine ? 1.0 : 0.0, kFloat64);
+    distributed::all_reduce(flag, distributed::ReduceOp::MAX);
+    return flag.item<double>() > 0;
+  }
+
   static std::vector<std::string> columns(const std::vector<std::string>& validation) {
     std::vector<std::string> all{"step", "epoch", "seconds", "train_loss", "lr"};
     all.insert(all.end(), validation.begin(), validation.end());
@@ -238,13 +279,21 @@ class Trainer {
     const int64_t step = run_.step;
     optimizer_.zero_grad();
     StepResult r = train_step(step);
-    r.loss.backward();
+    r.loss.backward();  // multi-rank: returns with the gradients averaged over the ranks
     if (o_.clip > 0) nn::utils::clip_grad_norm_(model_.parameters(), o_.clip);
     optimizer_.step();
     schedule_.step();
     ++run_.step;
-    run_.tokens += r.tokens;
-    run_.loss_sum += r.loss.item<double>(), ++run_.loss_n;
+    double loss = r.loss.item<double>(), tokens = r.tokens;
+    budget_spent_ = o_.time_budget > 0 && elapsed() >= o_.time_budget;
+    if (distributed::world_size() > 1) {  // the loss averaged and the tokens summed over ranks; one budget
+      Tensor s = tensor(std::vector<double>{loss, tokens, budget_spent_ ? 1.0 : 0.0}, kFloat64);
+      distributed::all_reduce(s, distributed::ReduceOp::SUM);
+      loss = s.data_ptr<double>()[0] / distributed::world_size(), tokens = s.data_ptr<double>()[1];
+      budget_spent_ = s.data_ptr<double>()[2] > 0;
+    }
+    run_.tokens += tokens;
+    run_.loss_sum += loss, ++run_.loss_n;
     if (o_.verbose)
       progress_.update(static_cast<int>(epoch_of(step)), o_.epochs, run_.step, o_.steps_per_epoch,
                        position_of(step) + 1, run_.loss_sum / run_.loss_n, optimizer_.lr(0),
@@ -273,7 +322,7 @@ class Trainer {
     row.insert(row.end(), v.values.begin(), v.values.end());
     Timed timed{times_.logging};  // metrics.csv and the example's pictures
     metrics_.add(row);
-    on_validated();
+    if (is_main_rank()) on_validated();
     if (reset_train_loss) run_.loss_sum = 0, run_.loss_n = 0;
     return v;
   }
@@ -281,7 +330,7 @@ class Trainer {
   // The state is copied here and written by writer_'s thread while training goes on (the next
   // save, and the end of run(), wait for it): model.npz is the checkpoint's model. entries.
   void save_checkpoint() {
-    if (o_.run_dir.empty()) return;
+    if (o_.run_dir.empty() || !is_main_rank()) return;
     Timed timed{times_.checkpoints};
     Counters counters = run_.save(elapsed());
     for (auto& c : extra_counters()) counters.push_back(c);
@@ -316,6 +365,8 @@ class Trainer {
   std::chrono::steady_clock::time_point started_;
   RunCounters run_;
   PhaseTimes times_;
+  bool budget_spent_ = false;
+  std::unique_ptr<nn::parallel::Reducer> reducer_;  // multi-rank runs: averages gradients in backward
   BackgroundWriter writer_;  // last member: destroyed (waited for) first
 };
 

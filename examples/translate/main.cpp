@@ -151,11 +151,14 @@ int train_mode(Options& o, const std::string& config_text) {
   // The data is read and checked before the run folder is touched: a run that fails here leaves
   // an existing folder of the same name as it was.
   Dataset d = Dataset::build(make_splits(o), o.min_freq, o.model.max_len, o.vocab_includes_valid);
-  fs::create_directories(run_dir);
-  xg::write_file_atomic((run_dir / "config.ini").string(), config_text);
-  write_vocab(d.src_vocab, run_dir / "vocab.src.txt");
-  write_vocab(d.tgt_vocab, run_dir / "vocab.tgt.txt");
-  if (o.export_splits)  // e.g. for bench/translate_torch.py: the same data in PyTorch
+  const bool main_rank = ex::is_main_rank();  // under mpirun, only rank 0 writes
+  if (main_rank) {
+    fs::create_directories(run_dir);
+    xg::write_file_atomic((run_dir / "config.ini").string(), config_text);
+    write_vocab(d.src_vocab, run_dir / "vocab.src.txt");
+    write_vocab(d.tgt_vocab, run_dir / "vocab.tgt.txt");
+  }
+  if (o.export_splits && main_rank)  // e.g. for bench/translate_torch.py: the same data in PyTorch
     for (auto [name, pairs] : {std::pair{"train", &d.splits.train}, {"valid", &d.splits.valid}, {"test", &d.splits.test}}) {
       std::string tsv;
       for (auto& p : *pairs) tsv += p.src + "\t" + p.tgt + "\n";
@@ -172,8 +175,12 @@ int train_mode(Options& o, const std::string& config_text) {
   Translator model = make_translator(d.src_vocab.size(), d.tgt_vocab.size(), o.model);
   std::printf("model: %s: %lld parameters\n", model->describe().c_str(), static_cast<long long>(model->num_parameters()));
   o.train.run_dir = run_dir.string();
+  if (xg::distributed::world_size() > 1)
+    std::printf("data-parallel on %d ranks: %lld examples per step, about %lld on each\n", xg::distributed::world_size(),
+                static_cast<long long>(o.train.batch), static_cast<long long>(o.train.batch / xg::distributed::world_size()));
   Trainer trainer(model, d, o.train);
   trainer.run();
+  if (!main_rank) return 0;  // the test evaluation and pictures are rank 0's
   auto when = [&](double acc) {
     double t = trainer.time_to(acc);
     return t < 0 ? std::string("not reached") : std::to_string(t).substr(0, std::to_string(t).find('.') + 2) + " s";
@@ -202,6 +209,7 @@ int train_mode(Options& o, const std::string& config_text) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ex::join_job();  // under mpirun: one rank of a data-parallel run
   Options o;
   CLI::App app{"xgrad translate: train an encoder-decoder Transformer on a CPU, or translate with one"};
   add_options(app, o);

@@ -207,13 +207,13 @@ class Trainer : private ex::OptimizerAndSchedule, public ex::Trainer {
     t95_ = ex::counter(c, "t95"), t99_ = ex::counter(c, "t99");
   }
 
-  using Loader = xg::data::StatelessDataLoader<PairBatches, ex::EpochSampler>;
+  using Loader = xg::data::StatelessDataLoader<PairBatches, ex::Sharded<ex::EpochSampler>>;
   Translator& model_;
   const Dataset& d_;
   TrainOptions o_;
   xg::CrossEntropyLossOptions loss_options_;
   std::unique_ptr<Loader> loader_ = xg::data::make_data_loader(
-      PairBatches{&d_.train}, ex::EpochSampler(d_.train.src.size(), o_.seed),
+      PairBatches{&d_.train}, ex::Sharded<ex::EpochSampler>(ex::EpochSampler(d_.train.src.size(), o_.seed)),
       xg::data::DataLoaderOptions(static_cast<size_t>(o_.batch)).workers(1).max_jobs(2));
   std::optional<Loader::Iterator> batch_;
   int64_t next_step_ = -1;
