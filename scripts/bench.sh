@@ -15,3 +15,5 @@ echo
 echo
 # Time to result on short epochs: translate against a PyTorch 1.13 script (scripts/short_epochs.sh).
 "$(dirname "$0")/short_epochs.sh" "$build"
+# Data-parallel scaling over MPI (scripts/distributed_bench.sh).
+"$(dirname "$0")/distributed_bench.sh" "$build"
