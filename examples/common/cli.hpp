@@ -49,6 +49,8 @@ inline void add_training_options(CLI::App& app, TrainingFlags& t, const std::str
   app.add_option("--lr", t.lr, "peak learning rate")->check(CLI::Range(1e-7, 1.0))->capture_default_str();
   app.add_option("--optimizer", t.optimizer, "adamw (decay on matrices), adam, radam or nadam")
       ->check(CLI::IsMember({"adamw", "adam", "radam", "nadam"}))->capture_default_str();
+  app.add_flag("--zero", t.zero, "under mpirun: shard the optimizer's state over the ranks (ZeRO stage 1); "
+               "checkpoints still hold all of it");
   app.add_option("--weight-decay", t.weight_decay, "adamw's decoupled weight decay")->check(CLI::Range(0.0, 10.0))->capture_default_str();
   app.add_option("--schedule", t.schedule, "after --warmup: cosine to 5% of --lr over the epochs, constant, or inverse-sqrt")
       ->check(CLI::IsMember({"cosine", "constant", "inverse-sqrt"}))->capture_default_str();

@@ -38,6 +38,7 @@ struct TrainingFlags {
   int epochs = 1;
   uint64_t seed = 0;
   bool resume = false;
+  bool zero = false;  // multi-rank: the optimizer's state sharded over the ranks (ZeRO stage 1)
   std::string optimizer = "adamw", schedule = "cosine";
 };
 
@@ -82,6 +83,15 @@ struct OptimizerAndSchedule {
 
   static std::unique_ptr<optim::Optimizer> make_optimizer(nn::Module& model, const TrainingFlags& f,
                                                           optim::AdamWOptions like) {
+    auto opt = make_plain_optimizer(model, f, like);
+    if (!f.zero) return opt;
+    // The Trainer's reducer averages the gradients in backward (as DDP): ZeRO only shards the step.
+    return std::make_unique<optim::ZeroRedundancyOptimizer>(
+        std::move(opt), optim::ZeroRedundancyOptimizerOptions().reduce_gradients(false));
+  }
+
+  static std::unique_ptr<optim::Optimizer> make_plain_optimizer(nn::Module& model, const TrainingFlags& f,
+                                                                optim::AdamWOptions like) {
     const auto betas = like.betas();
     const double eps = like.eps();
     if (f.optimizer == "adamw") {
@@ -329,12 +339,16 @@ class Trainer {
 
   // The state is copied here and written by writer_'s thread while training goes on (the next
   // save, and the end of run(), wait for it): model.npz is the checkpoint's model. entries.
+  // With ZeRO the optimizer's state_dict is a collective (each rank sends its shard's state): every
+  // rank takes part, rank 0 writes.
   void save_checkpoint() {
-    if (o_.run_dir.empty() || !is_main_rank()) return;
+    const bool collective = distributed::world_size() > 1 && dynamic_cast<optim::ZeroRedundancyOptimizer*>(&optimizer_);
+    if (o_.run_dir.empty() || (!is_main_rank() && !collective)) return;
     Timed timed{times_.checkpoints};
     Counters counters = run_.save(elapsed());
     for (auto& c : extra_counters()) counters.push_back(c);
     auto all = std::make_shared<NamedTensors>(checkpoint_tensors(model_, optimizer_, schedule_, counters));
+    if (!is_main_rank()) return;
     writer_.write([all, dir = o_.run_dir] {
       save_npz(dir + "/checkpoint.npz", *all);
       NamedTensors model;
