@@ -216,6 +216,14 @@ void divide_by_world(const Tensor& t) {
   });
 }
 
+// The shape of n ranks' `part`s stacked along dim 0 (a scalar's: [n]).
+Shape stacked(const Tensor& part, int n) {
+  Shape s = part.sizes();
+  if (s.empty()) return {n};
+  s[0] *= n;
+  return s;
+}
+
 std::string describe(const char* op, const Tensor& t) { return str(op, " of ", dtype_name(t.dtype()), t.sizes()); }
 
 }  // namespace
@@ -362,9 +370,7 @@ WorkHandle all_gather_into_tensor(const Tensor& output, const Tensor& input, boo
   check_tensor(input, "all_gather_into_tensor", "the input");
   check_tensor(output, "all_gather_into_tensor", "the output");
   const int n = group().size;
-  Shape want = input.sizes();
-  if (want.empty()) want = {n};
-  else want[0] *= n;
+  const Shape want = stacked(input, n);
   XG_CHECK(output.sizes() == want && output.dtype() == input.dtype(), "all_gather_into_tensor: the output must be ",
            dtype_name(input.dtype()), want, " (", n, " ranks' inputs of ", dtype_name(input.dtype()), input.sizes(),
            " stacked along dim 0), got ", dtype_name(output.dtype()), output.sizes());
@@ -419,9 +425,7 @@ WorkHandle reduce_scatter_tensor(const Tensor& output, const Tensor& input, Redu
   check_tensor(output, "reduce_scatter_tensor", "the output");
   check_op(op, input, "reduce_scatter_tensor");
   const int n = group().size;
-  Shape want = output.sizes();
-  if (want.empty()) want = {n};
-  else want[0] *= n;
+  const Shape want = stacked(output, n);
   XG_CHECK(input.sizes() == want && output.dtype() == input.dtype(), "reduce_scatter_tensor: the input must be ",
            dtype_name(output.dtype()), want, " (", n, " ranks' chunks of ", dtype_name(output.dtype()), output.sizes(),
            " along dim 0), got ", dtype_name(input.dtype()), input.sizes());
