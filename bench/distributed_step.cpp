@@ -1,9 +1,10 @@
 // Data-parallel training steps of the char-lm benchmark model (bench/models.hpp): the global batch
 // of 64 windows split over the ranks, DistributedDataParallel averaging gradients during backward.
 // scripts/distributed_bench.sh runs it as 1 process (1 and 2 threads) and under mpirun on 2 ranks.
-//   distributed_step [threads] [steps] [bucket_cap_mb]
+//   distributed_step [threads] [steps] [bucket_cap_mb] [zero 0|1]
 // Prints one line (rank 0): xgrad-ddp char-lm ranks R threads T ms <median step> tokens_per_s <global>
 //   comm_ms <all-reduce time per step> exposed_ms <the part backward did not hide> buckets B mb <gradient MB>
+//   zero Z state_mb <optimizer state held by rank 0, MB>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 1;
   const int steps = argc > 2 ? std::atoi(argv[2]) : 10;
   const double cap = argc > 3 ? std::atof(argv[3]) : 25.0;
+  const bool zero = argc > 4 && std::atoi(argv[4]) != 0;
   xg::set_num_threads(threads);
   const int world = dist::world_size(), rank = dist::rank();
   const bench::Config c = bench::config("char-lm");
@@ -32,7 +34,15 @@ int main(int argc, char** argv) {
   bench::CharLM model(c, false);
   model->train();
   nn::parallel::DistributedDataParallel ddp(model, nn::parallel::DistributedDataParallelOptions().bucket_cap_mb(cap));
-  xg::optim::AdamW opt(model->parameters(), xg::optim::AdamWOptions(1e-3));
+  auto adamw = std::make_unique<xg::optim::AdamW>(model->parameters(), xg::optim::AdamWOptions(1e-3));
+  xg::optim::AdamW* plain = adamw.get();
+  std::unique_ptr<xg::optim::Optimizer> holder;
+  if (zero)  // DDP averages the gradients; ZeRO shards the step and the state
+    holder = std::make_unique<xg::optim::ZeroRedundancyOptimizer>(
+        std::move(adamw), xg::optim::ZeroRedundancyOptimizerOptions().reduce_gradients(false));
+  else
+    holder = std::move(adamw);
+  xg::optim::Optimizer& opt = *holder;
   xg::manual_seed(100 + rank);  // this rank's windows and dropout
   std::vector<double> ms, comm, exposed;
   for (int s = 0; s < steps + 2; ++s) {  // two warm-up steps
@@ -57,10 +67,13 @@ int main(int argc, char** argv) {
   std::vector<double> slowest(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
   const double step = bench::median(slowest);
   const auto st = ddp.reducer().stats();
+  double state_bytes = 0;  // what this rank's optimizer keeps (the wrapped AdamW's own state)
+  for (auto& [k, v] : plain->state_dict())
+    if (k.rfind("state.", 0) == 0) state_bytes += static_cast<double>(v.numel()) * static_cast<double>(xg::itemsize(v.dtype()));
   if (rank == 0)
     std::printf("xgrad-ddp char-lm ranks %d threads %d ms %.2f tokens_per_s %.0f comm_ms %.2f exposed_ms %.2f "
-                "buckets %d mb %.2f\n",
+                "buckets %d mb %.2f zero %d state_mb %.2f\n",
                 world, threads, step, static_cast<double>(c.batch * c.tgt_len) / (step / 1e3),
                 world > 1 ? bench::median(comm) : 0.0, world > 1 ? bench::median(exposed) : 0.0, st.buckets,
-                st.bytes / 1048576.0);
+                st.bytes / 1048576.0, zero ? 1 : 0, state_bytes / 1048576.0);
 }

@@ -20,6 +20,13 @@ for round in $(seq "$rounds"); do
     OPENBLAS_NUM_THREADS=1 XGRAD_NUM_THREADS=1 "${mpirun[@]}" -np 2 "$exe" 1 "$steps" "$cap" | sed "s/\$/ cap $cap/" | tee -a "$out"
   done
 done
+# Optimizer state per rank, AdamW alone and under ZeRO-1 (one pass: it does not vary).
+zero_out=$(mktemp)
+for z in 0 1; do
+  OPENBLAS_NUM_THREADS=1 XGRAD_NUM_THREADS=1 "${mpirun[@]}" -np 2 "$exe" 1 2 25 "$z" | tee -a "$zero_out"
+done
+awk '{for (i = 1; i < NF; ++i) if ($i == "zero") z = $(i + 1); else if ($i == "state_mb") s = $(i + 1);
+      printf "optimizer state held by rank 0 of 2: %s MB %s\n", s, z == 1 ? "with ZeRO-1" : "with AdamW alone"}' "$zero_out"
 /usr/bin/env python3 - "$out" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.startswith("xgrad-ddp")]
