@@ -65,13 +65,14 @@ struct Reducer::Impl : std::enable_shared_from_this<Reducer::Impl> {
   std::vector<unsigned> hook_ids;
   std::vector<char> ready;
   Tensor used;  // Int64, per parameter: it had a gradient on this rank
-  size_t next_bucket = 0;
+  size_t next_bucket = 0, ready_count = 0;
   bool in_iteration = false, callback_queued = false, sync = true;
   ReducerStats stats;
 
   void build_buckets() {
     // Reverse registration order (backward produces the last layers' gradients first); one dtype
-    // per bucket; a bucket closes when it reaches its cap (1 MB for the first of each dtype).
+    // per bucket; a bucket closes when it reaches its cap (the first of each dtype at 1 MB, as
+    // PyTorch, or at bucket_cap_mb if that is smaller).
     std::map<ScalarType, size_t> open;
     std::map<ScalarType, bool> first;
     std::map<ScalarType, double> filled;
@@ -87,7 +88,7 @@ struct Reducer::Impl : std::enable_shared_from_this<Reducer::Impl> {
       }
       made[open[t]].params.push_back(k);
       filled[t] += static_cast<double>(nbytes(p));
-      double cap = (first[t] ? kFirstBucketMb : options.bucket_cap_mb()) * 1024 * 1024;
+      double cap = (first[t] ? std::min(kFirstBucketMb, options.bucket_cap_mb()) : options.bucket_cap_mb()) * 1024 * 1024;
       if (filled[t] >= cap) {
         open.erase(t);
         first[t] = false;
@@ -117,7 +118,8 @@ struct Reducer::Impl : std::enable_shared_from_this<Reducer::Impl> {
     callback_queued = false;
     std::fill(ready.begin(), ready.end(), 0);
     used.zero_();
-    next_bucket = 0;
+    next_bucket = 0, ready_count = 0;
+    stats.started_early = 0;
     for (auto& b : buckets) {
       b.pending = b.params.size();
       b.work.reset();
@@ -135,6 +137,7 @@ struct Reducer::Impl : std::enable_shared_from_this<Reducer::Impl> {
   void mark_ready(size_t i) {
     if (ready[i]) return;
     ready[i] = 1;
+    ++ready_count;
     const Tensor& p = params[i].second;
     Tensor g = p.grad();
     Bucket& b = buckets[bucket_of[i]];
@@ -152,6 +155,7 @@ struct Reducer::Impl : std::enable_shared_from_this<Reducer::Impl> {
     while (next_bucket < buckets.size() && buckets[next_bucket].pending == 0) {
       Bucket& b = buckets[next_bucket++];
       b.work = dist::all_reduce(b.flat, dist::ReduceOp::AVG, /*async_op=*/true);
+      if (ready_count < params.size()) ++stats.started_early;
     }
   }
 

@@ -251,6 +251,22 @@ TEST_CASE("ZeRO-1 keeps only its shard's state; state_dict gathers all of it and
     CHECK(xg::allclose(fresh->parameters()[i], t.alone->parameters()[i], 0, 1e-10));
 }
 
+TEST_CASE("DDP starts each bucket's all-reduce while backward is still producing gradients", "[ddp]") {
+  Run run;
+  Tiny m = make_model(run);
+  nn::parallel::DistributedDataParallel ddp(m, nn::parallel::DistributedDataParallelOptions().bucket_cap_mb(0.001));
+  const int buckets = static_cast<int>(ddp.reducer().bucket_indices().size());
+  REQUIRE(buckets > 4);
+  xg::mse_loss(ddp(xg::randn({2, 6, 4}, xg::kFloat64)), xg::randn({2, 6, 3}, xg::kFloat64)).backward();
+  auto st = ddp.reducer().stats();
+  if (dist::world_size() > 1) {
+    CHECK(st.iterations == 1);
+    CHECK(st.started_early == buckets - 1);  // every bucket but the one holding the last gradient
+  } else {
+    CHECK(st.iterations == 0);  // one process: nothing to average
+  }
+}
+
 TEST_CASE("DDP buckets: reverse registration order, 1 MB first bucket, then the cap", "[ddp]") {
   xg::manual_seed(3);
   auto a = nn::Linear(512, 512);    // 1 MB of weight

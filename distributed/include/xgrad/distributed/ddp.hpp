@@ -21,7 +21,8 @@ namespace xgrad::nn::parallel {
 
 struct DistributedDataParallelOptions {
   // Gradients travel in buckets of about this size (PyTorch's bucket_cap_mb); the first bucket, the
-  // one backward fills first, is capped at 1 MB so that communication starts early, as PyTorch.
+  // one backward fills first, is capped at 1 MB so that communication starts early, as PyTorch
+  // (or at bucket_cap_mb when that is smaller).
   XG_ARG(double, bucket_cap_mb) = 25;
   // Parameters the forward did not use get no gradient; with this on, forward() finds them (by
   // walking the graph from its outputs) and marks them ready at once. Off, a parameter left without
@@ -37,6 +38,8 @@ struct ReducerStats {
   int64_t iterations = 0;
   int buckets = 0;
   double bytes = 0;            // gradient bytes all-reduced per iteration
+  int started_early = 0;       // last iteration: buckets whose all-reduce started while backward still had
+                               // gradients to produce (overlap: all but the last bucket, ideally)
   double comm_seconds = 0;     // last iteration: all-reduce time on the communication thread
   double exposed_seconds = 0;  // last iteration: time backward's end waited for it
 };
