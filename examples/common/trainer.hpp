@@ -12,6 +12,7 @@
 // (nn::parallel::Reducer, DistributedDataParallel's machinery), each rank takes its share of every
 // step's batch (ex::Sharded), and stop decisions are agreed by all. Only rank 0 prints, writes
 // metrics.csv, pictures and checkpoints; every rank validates (the same model, the same answer).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -159,7 +160,12 @@ class Trainer {
              o_.steps_per_epoch, " and ", o_.epochs);
     if (distributed::world_size() > 1) {
       nn::parallel::broadcast_module_state(model_);
-      reducer_ = std::make_unique<nn::parallel::Reducer>(model_.named_parameters(), nn::parallel::DistributedDataParallelOptions());
+      // Buckets of a quarter of the model (0.25 to 25 MB): PyTorch's 25 MB would make one bucket of
+      // these small models, all-reduced only after backward; four overlap three quarters of it.
+      const double mb = static_cast<double>(model_.num_parameters()) * 4 / 1048576.0;
+      reducer_ = std::make_unique<nn::parallel::Reducer>(
+          model_.named_parameters(),
+          nn::parallel::DistributedDataParallelOptions().bucket_cap_mb(std::clamp(mb / 4, 0.25, 25.0)));
     }
   }
   virtual ~Trainer() = default;
