@@ -216,6 +216,16 @@ void divide_by_world(const Tensor& t) {
   });
 }
 
+// One tensor per rank, each shaped and typed like `like`: "<op>: <what> r must be ... like the <like_what>".
+void check_per_rank(const TensorList& list, const Tensor& like, const char* op, const char* what, const char* like_what) {
+  const int n = group().size;
+  XG_CHECK(static_cast<int>(list.size()) == n, op, ": got ", list.size(), " ", what, "s for a world of size ", n);
+  for (size_t r = 0; r < list.size(); ++r)
+    XG_CHECK(list[r].defined() && list[r].sizes() == like.sizes() && list[r].dtype() == like.dtype(), op, ": ", what, " ",
+             r, " must be ", dtype_name(like.dtype()), like.sizes(), " like the ", like_what, ", got ",
+             list[r].defined() ? str(dtype_name(list[r].dtype()), list[r].sizes()) : std::string("undefined"));
+}
+
 // The shape of n ranks' `part`s stacked along dim 0 (a scalar's: [n]).
 Shape stacked(const Tensor& part, int n) {
   Shape s = part.sizes();
@@ -395,11 +405,7 @@ WorkHandle all_gather(const TensorList& outputs, const Tensor& input, bool async
   init();
   check_tensor(input, "all_gather", "the input");
   const int n = group().size;
-  XG_CHECK(static_cast<int>(outputs.size()) == n, "all_gather: got ", outputs.size(), " outputs for a world of size ", n);
-  for (size_t r = 0; r < outputs.size(); ++r)
-    XG_CHECK(outputs[r].defined() && outputs[r].sizes() == input.sizes() && outputs[r].dtype() == input.dtype(),
-             "all_gather: output ", r, " must be ", dtype_name(input.dtype()), input.sizes(), " like the input, got ",
-             outputs[r].defined() ? str(dtype_name(outputs[r].dtype()), outputs[r].sizes()) : std::string("undefined"));
+  check_per_rank(outputs, input, "all_gather", "output", "input");
   Shape flat = {n, input.numel()};
   Tensor buffer = empty(flat, input.dtype());
   for (auto& o : outputs) bump_version(o);
@@ -450,11 +456,7 @@ WorkHandle reduce_scatter(const Tensor& output, const TensorList& inputs, Reduce
   init();
   check_tensor(output, "reduce_scatter", "the output");
   const int n = group().size;
-  XG_CHECK(static_cast<int>(inputs.size()) == n, "reduce_scatter: got ", inputs.size(), " inputs for a world of size ", n);
-  for (size_t r = 0; r < inputs.size(); ++r)
-    XG_CHECK(inputs[r].defined() && inputs[r].sizes() == output.sizes() && inputs[r].dtype() == output.dtype(),
-             "reduce_scatter: input ", r, " must be ", dtype_name(output.dtype()), output.sizes(), " like the output, got ",
-             inputs[r].defined() ? str(dtype_name(inputs[r].dtype()), inputs[r].sizes()) : std::string("undefined"));
+  check_per_rank(inputs, output, "reduce_scatter", "input", "output");
   Tensor packed = empty({n, output.numel()}, output.dtype());
   for (size_t r = 0; r < inputs.size(); ++r)
     std::memcpy(static_cast<unsigned char*>(packed.raw_data()) + r * nbytes(output), inputs[r].raw_data(), nbytes(output));
