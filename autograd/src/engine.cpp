@@ -57,7 +57,9 @@ void accumulate(Tensor& slot, const Tensor& g) {
 }
 
 // Runs the tensor hooks of each gradient the node receives; a hook's result replaces the gradient.
-void run_grad_hooks(Node& node, TensorList& grads) {
+// `leaf` is the node as a leaf accumulator (its hooks are its variable's), else null.
+void run_grad_hooks(Node& node, autograd::AccumulateGrad* leaf, TensorList& grads) {
+  if (!leaf && node.tensor_hooks.empty()) return;  // the common case, checked without a lookup
   for (uint32_t i = 0; i < grads.size(); ++i) {
     autograd::TensorHooks* h = autograd::hooks_of(node, i);
     if (!h || h->grad.empty() || !grads[i].defined()) continue;
@@ -225,7 +227,8 @@ class GraphTask {
   // that have now received all their gradients.
   std::vector<Node*> run(Node& node) {
     TensorList grads = std::move(buffer_of(&node));  // leaves the node's buffer empty
-    run_grad_hooks(node, grads);
+    auto* leaf = dynamic_cast<autograd::AccumulateGrad*>(&node);
+    run_grad_hooks(node, leaf, grads);
     for (size_t i = 0; i < node.retained.size() && i < grads.size(); ++i) {
       auto impl = node.retained[i].lock();
       if (!impl || !grads[i].defined()) continue;
@@ -237,7 +240,7 @@ class GraphTask {
     if (cap != captures_.end())
       for (auto& [input_nr, idx] : cap->second) results_[idx] = grads[input_nr];
 
-    const bool is_leaf_acc = dynamic_cast<autograd::AccumulateGrad*>(&node) != nullptr;
+    const bool is_leaf_acc = leaf != nullptr;
     if (is_leaf_acc && !accumulate_leaves_) return {};  // xg::grad: captured above, .grad() untouched
     bool any_child = false;
     for (auto& e : node.next_edges) any_child |= e.valid() && nodes_[e.fn.get()].needed;

@@ -177,7 +177,7 @@ struct Reducer::Impl : std::enable_shared_from_this<Reducer::Impl> {
     for (size_t i = 0; i < params.size(); ++i)
       if (!ready[i]) missing.push_back(params[i].first);
     if (!missing.empty() && !options.find_unused_parameters()) {
-      abandon_after_marking();
+      abandon();  // what every rank started completes; the next iteration starts clean
       std::string names;
       for (size_t k = 0; k < missing.size() && k < 8; ++k) names += (k ? ", " : "") + missing[k];
       if (missing.size() > 8) names += str(", ... (", missing.size(), " in all)");
@@ -212,12 +212,6 @@ struct Reducer::Impl : std::enable_shared_from_this<Reducer::Impl> {
       ++g.impl().storage->version;
     }
     in_iteration = false;
-  }
-
-  // Before refusing an iteration, finish what every rank started, so the next one starts clean.
-  void abandon_after_marking() {
-    launch_ready_buckets();
-    abandon();
   }
 };
 

@@ -37,7 +37,6 @@ struct TensorMeta {
 struct TensorHooks {
   std::vector<std::pair<unsigned, std::function<Tensor(const Tensor&)>>> grad;
   std::vector<std::pair<unsigned, std::function<void(const Tensor&)>>> post_accumulate;
-  bool empty() const { return grad.empty() && post_accumulate.empty(); }
 };
 
 struct Node : std::enable_shared_from_this<Node> {
