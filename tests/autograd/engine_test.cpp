@@ -286,6 +286,13 @@ TEST_CASE("dropout: one fused pass, its mask regenerated in backward, the same a
   for (size_t i = 2; i < outs.size(); ++i) CHECK(xg::equal(outs[i], outs[i % 2]));
   const double kept = (outs[0] != 0.0).to(xg::kFloat64).mean().item<double>();
   CHECK(std::abs(kept - 0.75) < 0.005);
+  // Neighbours (in a block, and a block apart) are kept independently: P(both) = 0.75².
+  const xg::Tensor k = (outs[0] != 0.0).to(xg::kFloat64);
+  const int64_t n = k.numel();
+  for (int64_t lag : {int64_t{1}, int64_t{1} << 14}) {
+    const double both = (k.narrow(0, 0, n - lag) * k.narrow(0, lag, n - lag)).mean().item<double>();
+    CHECK(std::abs(both - 0.5625) < 0.005);
+  }
   // A dropped NaN stays NaN (x·mask, as PyTorch).
   xg::Tensor nan = xg::full({64}, NAN);
   CHECK((xg::dropout(nan, 0.5, true) == xg::dropout(nan, 0.5, true)).to(xg::kFloat64).sum().item<double>() == 0);

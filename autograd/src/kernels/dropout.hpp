@@ -12,10 +12,10 @@ inline uint64_t keep_threshold(double p) { return static_cast<uint64_t>(std::lde
 inline double dropout_scale(double p) { return p >= 1.0 ? 0.0 : 1.0 / (1.0 - p); }
 
 // y[i] = x[i]·(keep(i) ? scale : 0), as PyTorch's x·mask (a dropped NaN stays NaN); x = nullptr:
-// y is the multipliers themselves. The keep decisions come in blocks of 16 Ki elements: block b is
-// a xorshift* stream seeded by splitmix64(seed + b), two 32-bit words per 64-bit output. Blocks
-// are independent, so they run on any thread in any order (the same mask at any thread count),
-// and a backward regenerates the mask from the seed instead of storing it.
+// y is the multipliers themselves. Element j of 16 Ki-element block b gets the word
+// mix(mix(j + k1) ^ k2), (k1, k2) = splitmix64(seed + b): a counter-based generator, so blocks and
+// elements are independent — the same mask at any thread count, a vectorised loop — and a
+// backward regenerates the mask from the seed instead of storing it.
 template <class T>
 void dropout(const T* x, T* y, int64_t n, uint64_t seed, double p);
 
