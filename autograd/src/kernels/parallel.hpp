@@ -5,9 +5,12 @@
 
 namespace xgrad::kernels {
 
-// Below this many elements of work a kernel runs on the calling thread alone: waking a worker
-// costs tens of microseconds.
-inline constexpr int64_t kParallelGrain = 1 << 18;
+// Below this many elements of work (~10 us) a kernel runs on the calling thread alone. A worker
+// still spinning after its last job (parallel.cpp) starts within a microsecond, which is the usual
+// case between the ops of a training step; a sleeping one takes ~100 us. Measured on the 2-core VM
+// (bench/train_step, 2 threads): 2^18 -> 2^15 took tiny-seq2seq 40.7 -> 36.3 ms, d2l-seq2seq 144 -> 134
+// ms, char-lm unchanged; 2^14 and 2^13 gained nothing more.
+inline constexpr int64_t kParallelGrain = 1 << 15;
 
 // Number of chunks parallel_for would use for n items of `work_per_item` elements each.
 int parallel_chunks(int64_t n, int64_t work_per_item);
