@@ -1,10 +1,10 @@
 // The fused scaled_dot_product_attention against the composite formula, in every mask and dropout
-// mode, gradchecked (and grad-of-grad through its create_graph fallback), and its Philox stream.
+// mode, gradchecked (and grad-of-grad through its create_graph fallback), and its dropout stream.
 #include <cmath>
 
 #include "helpers.hpp"
 #include "kernels/flash_attention.hpp"
-#include "kernels/philox.hpp"
+#include "kernels/dropout.hpp"
 
 namespace {
 
@@ -39,20 +39,28 @@ std::vector<MaskCase> mask_cases(int64_t B, int64_t H, int64_t L, int64_t S, xg:
 
 }  // namespace
 
-TEST_CASE("Philox4x32-10 matches Random123's known answers", "[attention]") {
-  using xg::kernels::Philox4x32;
-  auto zero = Philox4x32(0).block(0, 0);
-  CHECK(zero == std::array<uint32_t, 4>{0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u});
-  auto ones = Philox4x32(~uint64_t{0}).block(~uint64_t{0}, ~uint64_t{0});
-  CHECK(ones == std::array<uint32_t, 4>{0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu});
-  auto pi = Philox4x32(uint64_t{0x299f31d0} << 32 | 0xa4093822u)
-                .block(uint64_t{0x85a308d3} << 32 | 0x243f6a88u, uint64_t{0x03707344} << 32 | 0x13198a2eu);
-  CHECK(pi == std::array<uint32_t, 4>{0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u});
-  // words() walks the stream across block boundaries from any start.
-  Philox4x32 g(42);
-  std::vector<uint32_t> w(11);
-  g.words(3, 11, [&](int64_t j, uint32_t x) { w[j] = x; });
-  for (int64_t j = 0; j < 11; ++j) CHECK(w[j] == g(3 + j));
+TEST_CASE("the dropout stream: any span equals the same elements of the whole stream", "[attention]") {
+  namespace k = xg::kernels;
+  const int64_t n = 4 * k::kDropoutBlock;
+  std::vector<uint32_t> whole(n);
+  k::dropout_words(42, 0, n, [&](int64_t i, uint32_t w) { whole[i] = w; });
+  // Starts inside a block, spans crossing one and two block boundaries.
+  for (int64_t first : {int64_t{0}, int64_t{3}, k::kDropoutBlock - 7, 2 * k::kDropoutBlock - 1}) {
+    for (int64_t count : {int64_t{1}, int64_t{13}, k::kDropoutBlock + 9}) {
+      std::vector<uint32_t> part(count);
+      k::dropout_words(42, static_cast<uint64_t>(first), count, [&](int64_t i, uint32_t w) { part[i] = w; });
+      CHECK(std::equal(part.begin(), part.end(), whole.begin() + first));
+    }
+  }
+  // Another seed, another stream; p = 0 keeps everything, p = 1 nothing.
+  std::vector<uint32_t> other(64);
+  k::dropout_words(43, 0, 64, [&](int64_t i, uint32_t w) { other[i] = w; });
+  CHECK(std::mismatch(other.begin(), other.end(), whole.begin()).first == other.begin());
+  std::vector<double> z(100);
+  k::dropout_span<double>(7, 0, 100, 0.0, nullptr, z.data());
+  CHECK(std::all_of(z.begin(), z.end(), [](double m) { return m == 1.0; }));
+  k::dropout_span<double>(7, 0, 100, 1.0, nullptr, z.data());
+  CHECK(std::all_of(z.begin(), z.end(), [](double m) { return m == 0.0; }));
 }
 
 TEST_CASE("fused attention equals the composite formula in every mask mode, values and gradients", "[attention]") {
@@ -91,7 +99,7 @@ TEST_CASE("a query whose keys are all masked gives output 0 and gradient 0", "[a
   CHECK(xg::amax(xg::abs(gq.index({0, 1}))).item<double>() > 0);
 }
 
-TEST_CASE("fused attention's dropout is the composite formula with the Philox keep mask", "[attention]") {
+TEST_CASE("fused attention's dropout is the composite formula with the same keep mask", "[attention]") {
   const int64_t B = 2, H = 2, L = 67, S = 90, E = 8;
   const double p = 0.3;
   for (bool causal : {false, true}) {

@@ -204,8 +204,8 @@ Tensor dropout(const Tensor& x, double p = 0.5, bool train = true);
 // to (..., L, S): Bool (true = may attend) or floating (added). is_causal: key j ≤ query i only
 // (may be combined with attn_mask, which PyTorch refuses). dropout_p applies to the weights.
 // Fused (FlashAttention-2 on the CPU): memory linear in L and S; a row whose keys are all masked
-// gives 0 and gradient 0, not NaN. Its dropout mask comes from Philox keyed by one draw of the
-// global generator; a float mask that requires grad, and backward under create_graph, take the
+// gives 0 and gradient 0, not NaN. Its dropout mask comes from a counter-based generator keyed by
+// one draw of the global generator (never stored: the backward regenerates it); a float mask that requires grad, and backward under create_graph, take the
 // composite formula.
 Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
                                     const Tensor& attn_mask = {}, double dropout_p = 0.0, bool is_causal = false,

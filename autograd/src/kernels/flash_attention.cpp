@@ -7,7 +7,6 @@
 #include "kernels/dropout.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/parallel.hpp"
-#include "kernels/philox.hpp"
 #include "kernels/vec_math.hpp"
 
 namespace xgrad::kernels {
@@ -42,16 +41,12 @@ struct Tiles {
     }
   }
 
-  // z (br×bc): the dropout multipliers, 0 or 1/(1 − p).
+  // z (br×bc): the dropout multipliers, 0 or 1/(1 − p); (n, i, j) is element (n·L + i)·S + j of
+  // the dropout stream keyed by the seed.
   void dropout(int64_t i0, int64_t br, int64_t j0, int64_t bc, T* z) const {
-    const Philox4x32 gen(p.seed);
-    const uint64_t threshold = keep_threshold(p.dropout_p);
-    const T kept = static_cast<T>(dropout_scale(p.dropout_p));
-    for (int64_t r = 0; r < br; ++r) {
-      T* zr = z + r * bc;
-      gen.words(static_cast<uint64_t>((n * p.L + i0 + r) * p.S + j0), bc,
-                [&](int64_t c, uint32_t w) { zr[c] = w >= threshold ? kept : T(0); });
-    }
+    for (int64_t r = 0; r < br; ++r)
+      dropout_span<T>(p.seed, static_cast<uint64_t>((n * p.L + i0 + r) * p.S + j0), bc, p.dropout_p, nullptr,
+                      z + r * bc);
   }
 };
 
@@ -179,9 +174,8 @@ void flash_attention_backward(const AttentionProblem<T>& p, const T* out, const 
 }
 
 void attention_keep_mask(uint64_t seed, double dropout_p, int64_t N, int64_t L, int64_t S, bool* keep) {
-  const Philox4x32 gen(seed);
-  const uint64_t threshold = keep_threshold(dropout_p);
-  gen.words(0, N * L * S, [&](int64_t e, uint32_t w) { keep[e] = w >= threshold; });
+  const uint32_t threshold = keep_threshold(dropout_p);
+  dropout_words(seed, 0, N * L * S, [&](int64_t e, uint32_t w) { keep[e] = w >= threshold; });
 }
 
 template void flash_attention_forward<float>(const AttentionProblem<float>&, float*, float*);

@@ -2,7 +2,8 @@
 // Fused scaled dot-product attention on the CPU, FlashAttention-2's algorithm (Dao, 2023): queries
 // and keys in tiles, an online softmax, and nothing of size L×S ever stored — the forward keeps the
 // output and one log-sum-exp per query row, the backward recomputes each tile's probabilities from
-// them. Dropout masks come from Philox keyed by `seed`, regenerated in the backward.
+// them. Dropout masks come from dropout.hpp's counter-based generator keyed by `seed`, regenerated
+// in the backward.
 #include <cstdint>
 #include <vector>
 
@@ -38,7 +39,8 @@ void flash_attention_backward(const AttentionProblem<T>& p, const T* out, const 
                               T* dv);
 
 // The dropout decision the kernels make at (n, i, j), as a dense (N, L, S) keep mask: for the
-// composite formula (grad-of-grad) and tests. Element (n, i, j) uses Philox word (n·L + i)·S + j.
+// composite formula (grad-of-grad) and tests. Element (n, i, j) uses word (n·L + i)·S + j of the
+// dropout stream keyed by seed.
 void attention_keep_mask(uint64_t seed, double dropout_p, int64_t N, int64_t L, int64_t S, bool* keep);
 
 }  // namespace xgrad::kernels

@@ -164,7 +164,7 @@ Tensor scaled_dot_product_attention(const Tensor& q0, const Tensor& k0, const Te
   uint64_t seed = 0;
   if (dropout_p > 0) {
     std::lock_guard<std::mutex> lock(global_generator_mutex());
-    seed = global_generator()();  // one draw per call: the Philox key of this call's dropout mask
+    seed = global_generator()();  // one draw per call: the key of this call's dropout stream
   }
   Tensor out = empty(with_last(d.batch, d.L, d.Ev), q.dtype()), lse = empty(with_last(d.batch, d.L), q.dtype());
   dispatch_floating(q.dtype(), kOp, [&]<class T>() {
