@@ -47,6 +47,26 @@ Tensor unary_float(const Tensor& x, const char* op, F&& f) {
   return out;
 }
 
+// out = f(a, b) for two floating tensors of one shape and dtype, in one pass over the pool: a
+// fused backward formula (a gradient and a saved tensor), with no temporaries.
+template <class F>
+Tensor binary_float_same(const Tensor& a, const Tensor& b, const char* op, F&& f) {
+  XG_CHECK(a.sizes() == b.sizes() && a.dtype() == b.dtype(), op, ": operands differ: ", a.sizes(), " ",
+           dtype_name(a.dtype()), " and ", b.sizes(), " ", dtype_name(b.dtype()));
+  Tensor out = empty(a.sizes(), a.dtype());
+  dispatch_floating(a.dtype(), op, [&]<class T>() {
+    const T *pa = a.data_ptr<T>(), *pb = b.data_ptr<T>();
+    T* po = out.data_ptr<T>();
+    for_each_range(a.numel(), [&](int64_t lo, int64_t hi) {
+      auto xa = flat(pa, lo, hi);
+      auto xb = flat(pb, lo, hi);
+      auto xo = flat(po, lo, hi);
+      xt::noalias(xo) = f(xa, xb);
+    });
+  });
+  return out;
+}
+
 // out = f(a, b) with broadcasting; a and b share a numeric dtype, out has it too.
 template <class F>
 Tensor binary_numeric(const Tensor& a, const Tensor& b, const char* op, F&& f) {

@@ -207,21 +207,25 @@ Tensor logical_or(const Tensor& a, const Tensor& b) {
 
 // ---------------------------------------------------------------- unary math
 
-// g where y > 0, else 0: one pass when not creating a graph, differentiable ops otherwise.
-static Tensor relu_backward(const Tensor& g, const Tensor& y) {
-  if (GradMode::is_enabled() || g.sizes() != y.sizes() || g.dtype() != y.dtype()) return where(y > 0.0, g, 0.0);
-  Tensor out = empty_like(g);
-  dispatch_floating(g.dtype(), "relu_backward", [&]<class T>() {
-    const T *pg = g.data_ptr<T>(), *py = y.data_ptr<T>();
-    T* po = out.data_ptr<T>();
-#pragma omp simd
-    for (int64_t i = 0; i < g.numel(); ++i) po[i] = py[i] > T(0) ? pg[i] : T(0);
-  });
-  return out;
+// Fused first-order backward formulas: one pass instead of one per op of the formula. Under
+// create_graph (grad mode on) the callers use the differentiable composite formula instead.
+static bool fused_backward(const Tensor& g, const Tensor& t) {
+  return !GradMode::is_enabled() && g.sizes() == t.sizes() && g.dtype() == t.dtype();
 }
 
-// Defines OP(x): out = FORWARD(v) elementwise, backward returns BACKWARD using x (input), y (output), g.
-#define XG_UNARY(OP, NODE, FORWARD, BACKWARD)                                                         \
+static Tensor relu_backward(const Tensor& g, const Tensor& y) {
+  if (!fused_backward(g, y)) return where(y > 0.0, g, 0.0);
+  return kernels::binary_float_same(g, y, "relu_backward", [](auto& gv, auto& yv) {
+    using T = value_t<decltype(gv)>;
+    return xt::where(yv > T(0), gv, T(0));
+  });
+}
+
+// Defines OP(x): out = FORWARD(v) elementwise; backward returns BACKWARD from g and the one tensor
+// SAVES names — x (the input) or y (the output) —, the only one the graph keeps alive.
+#define XG_SAVED_x x
+#define XG_SAVED_y out
+#define XG_UNARY(OP, NODE, SAVES, FORWARD, BACKWARD)                                                  \
   Tensor OP(const Tensor& x0) {                                                                       \
     Tensor x = floating(x0, #OP);                                                                     \
     Tensor out = kernels::unary_float(x, #OP, [](auto& v) {                                           \
@@ -229,29 +233,30 @@ static Tensor relu_backward(const Tensor& g, const Tensor& y) {
       (void)sizeof(T);                                                                                \
       return FORWARD;                                                                                 \
     });                                                                                               \
-    return record(NODE, {x}, out, {x, out}, [](const BackwardCtx& c) -> TensorList {                  \
-      const Tensor &x = c.saved[0], &y = c.saved[1], &g = c.grad;                                     \
-      (void)x; (void)y;                                                                               \
+    return record(NODE, {x}, out, {XG_SAVED_##SAVES}, [](const BackwardCtx& c) -> TensorList {        \
+      const Tensor &g = c.grad, &SAVES = c.saved[0];                                                  \
       return {BACKWARD};                                                                              \
     });                                                                                               \
   }
 
-XG_UNARY(exp, "ExpBackward", xt::exp(v), g * y)
-XG_UNARY(log, "LogBackward", xt::log(v), g / x)
-XG_UNARY(log1p, "Log1pBackward", xt::log1p(v), g / (x + 1.0))
-XG_UNARY(expm1, "Expm1Backward", xt::expm1(v), g * (y + 1.0))
-XG_UNARY(sqrt, "SqrtBackward", xt::sqrt(v), g * 0.5 / y)
-XG_UNARY(rsqrt, "RsqrtBackward", T(1) / xt::sqrt(v), g * y * y * y * -0.5)
-XG_UNARY(abs, "AbsBackward", xt::abs(v), g * sign(x))
-XG_UNARY(sin, "SinBackward", xt::sin(v), g * cos(x))
-XG_UNARY(cos, "CosBackward", xt::cos(v), -g * sin(x))
-XG_UNARY(tanh, "TanhBackward", xt::tanh(v), g * (1.0 - y * y))
-XG_UNARY(sigmoid, "SigmoidBackward", T(1) / (T(1) + xt::exp(-v)), g * y * (1.0 - y))
-XG_UNARY(relu, "ReluBackward", xt::maximum(v, T(0)), relu_backward(g, y))
-XG_UNARY(erf, "ErfBackward", xt::erf(v), g * exp(-x * x) * M_2_SQRTPI)
-XG_UNARY(silu, "SiluBackward", v / (T(1) + xt::exp(-v)),
+XG_UNARY(exp, "ExpBackward", y, xt::exp(v), g * y)
+XG_UNARY(log, "LogBackward", x, xt::log(v), g / x)
+XG_UNARY(log1p, "Log1pBackward", x, xt::log1p(v), g / (x + 1.0))
+XG_UNARY(expm1, "Expm1Backward", y, xt::expm1(v), g * (y + 1.0))
+XG_UNARY(sqrt, "SqrtBackward", y, xt::sqrt(v), g * 0.5 / y)
+XG_UNARY(rsqrt, "RsqrtBackward", y, T(1) / xt::sqrt(v), g * y * y * y * -0.5)
+XG_UNARY(abs, "AbsBackward", x, xt::abs(v), g * sign(x))
+XG_UNARY(sin, "SinBackward", x, xt::sin(v), g * cos(x))
+XG_UNARY(cos, "CosBackward", x, xt::cos(v), -g * sin(x))
+XG_UNARY(tanh, "TanhBackward", y, xt::tanh(v), g * (1.0 - y * y))
+XG_UNARY(sigmoid, "SigmoidBackward", y, T(1) / (T(1) + xt::exp(-v)), g * y * (1.0 - y))
+XG_UNARY(relu, "ReluBackward", y, xt::maximum(v, T(0)), relu_backward(g, y))
+XG_UNARY(erf, "ErfBackward", x, xt::erf(v), g * exp(-x * x) * M_2_SQRTPI)
+XG_UNARY(silu, "SiluBackward", x, v / (T(1) + xt::exp(-v)),
          g * sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x))))
 #undef XG_UNARY
+#undef XG_SAVED_x
+#undef XG_SAVED_y
 
 Tensor sign(const Tensor& x0) {
   Tensor x = floating(x0, "sign");
@@ -272,6 +277,14 @@ Tensor gelu(const Tensor& x0, const std::string& approximate) {
     });
     return record("GeluBackward", {x}, out, {x}, [kBeta](const BackwardCtx& c) -> TensorList {
       const Tensor& x = c.saved[0];
+      if (fused_backward(c.grad, x))
+        return {kernels::binary_float_same(c.grad, x, "gelu_backward", [kBeta](auto& g, auto& v) {
+          using T = value_t<decltype(g)>;
+          // Fresh expressions each time: one held by reference would dangle once returned.
+          auto t = [&] { return xt::tanh(T(kBeta) * (v + T(kAlpha) * v * v * v)); };
+          return g * (T(0.5) * (T(1) + t()) +
+                      T(0.5) * v * (T(1) - xt::square(t())) * (T(1) + v * v * T(3 * kAlpha)) * T(kBeta));
+        })};
       Tensor t = tanh((x + x * x * x * kAlpha) * kBeta);
       Tensor du = (1.0 + x * x * (3.0 * kAlpha)) * kBeta;
       return {c.grad * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du)};
@@ -284,6 +297,12 @@ Tensor gelu(const Tensor& x0, const std::string& approximate) {
   return record("GeluBackward", {x}, out, {x}, [](const BackwardCtx& c) -> TensorList {
     const Tensor& x = c.saved[0];
     // d/dx x·Φ(x) = Φ(x) + x·φ(x)
+    if (fused_backward(c.grad, x))
+      return {kernels::binary_float_same(c.grad, x, "gelu_backward", [](auto& g, auto& v) {
+        using T = value_t<decltype(g)>;
+        return g * (T(0.5) * (T(1) + xt::erf(v * T(M_SQRT1_2))) +
+                    v * xt::exp(v * v * T(-0.5)) * T(0.5 * M_2_SQRTPI * M_SQRT1_2));
+      })};
     Tensor cdf = 0.5 * (1.0 + erf(x * M_SQRT1_2));
     Tensor pdf = exp(x * x * -0.5) * (0.5 * M_2_SQRTPI * M_SQRT1_2);
     return {c.grad * (cdf + x * pdf)};
