@@ -68,17 +68,22 @@ class Pool {
     job_ = &job;
     pending_.store(chunks - 1, std::memory_order_relaxed);
     park_.store(false, std::memory_order_relaxed);
-    {
-      std::lock_guard<std::mutex> lock(mu_);  // under the lock: a worker going to sleep cannot miss it
-      const uint64_t next = job_number(state_.load(std::memory_order_relaxed)) + 1;
-      state_.store(next << 16 | static_cast<uint64_t>(chunks), std::memory_order_release);
+    // The lock and the notify are for sleeping workers only; spinning ones see the store. Both
+    // sides are seq_cst (Dekker's pattern): a worker counts itself asleep and then re-reads the
+    // state, the caller stores the state and then reads the count — one of them sees the other.
+    const uint64_t next = job_number(state_.load(std::memory_order_relaxed)) + 1;
+    state_.store(next << 16 | static_cast<uint64_t>(chunks));
+    if (sleepers_.load() > 0) {
+      { std::lock_guard<std::mutex> lock(mu_); }  // a worker between its check and its wait holds mu_
+      wake_.notify_all();
     }
-    wake_.notify_all();
     run_chunk(job, 0);
-    auto finished = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+    auto finished = [&] { return pending_.load() == 0; };  // seq_cst: see above
     if (!spin_until(finished, kCallerSpin)) {
       std::unique_lock<std::mutex> lock(mu_);
+      caller_asleep_.store(true);
       done_.wait(lock, finished);
+      caller_asleep_.store(false);
     }
     job_ = nullptr;
     std::exception_ptr error;
@@ -115,19 +120,21 @@ class Pool {
     for (;;) {
       uint64_t state = 0;
       auto changed = [&] {
-        state = state_.load(std::memory_order_acquire);
+        state = state_.load();  // seq_cst: see run()
         return job_number(state) != job_number(seen);
       };
       if (!spin_until(changed, kWorkerSpin, &park_)) {
         std::unique_lock<std::mutex> lock(mu_);
+        sleepers_.fetch_add(1);
         wake_.wait(lock, [&] { return stop_ || changed(); });
+        sleepers_.fetch_sub(1);
         if (stop_) return;
       }
       seen = state;
       if (chunk >= job_chunks(state)) continue;
       run_chunk(*job_, chunk);  // the caller waits for this chunk, so job_ stays valid
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lock(mu_);
+      if (pending_.fetch_sub(1) == 1 && caller_asleep_.load()) {  // seq_cst: see run()
+        { std::lock_guard<std::mutex> lock(mu_); }
         done_.notify_one();
       }
     }
@@ -140,6 +147,8 @@ class Pool {
   std::atomic<uint64_t> state_{0};  // job number << 16 | chunks
   std::atomic<int> pending_{0};
   std::atomic<bool> park_{false};
+  std::atomic<int> sleepers_{0};           // workers waiting on wake_
+  std::atomic<bool> caller_asleep_{false};  // run() waiting on done_
   std::exception_ptr error_;  // guarded by mu_
   bool stop_ = false;  // guarded by mu_
 };
