@@ -107,6 +107,21 @@ TEST_CASE("clip_grad_norm_ scales all gradients together; clip_grad_value_ clamp
   CHECK(xg::nn::utils::clip_grad_norm_({a, b}, 10.0, INFINITY) == Approx(0.8).epsilon(1e-6));
   b.set_grad(xg::tensor({NAN}, xg::kFloat64));
   CHECK_THROWS_WITH(xg::nn::utils::clip_grad_norm_({a, b}, 1.0, 2.0, true), Catch::Contains("non-finite"));
+  CHECK_THROWS_WITH(xg::nn::utils::clip_grad_norm_({a, b}, 1.0, INFINITY, true), Catch::Contains("non-finite"));
+  // Float32 gradients of odd sizes (the vectorised 2-norm and its tail), norms 2, 3 and inf.
+  for (double p : {2.0, 3.0, double(INFINITY)}) {
+    xg::Tensor c = xg::zeros({1003}).requires_grad_(), d = xg::zeros({5, 7}).requires_grad_();
+    c.set_grad(xg::randn({1003}));
+    d.set_grad(xg::randn({5, 7}));
+    double want = 0;
+    for (const xg::Tensor& g : {c.grad(), d.grad()})
+      for (int64_t i = 0; i < g.numel(); ++i) {
+        const double v = std::fabs(static_cast<double>(g.data_ptr<float>()[i]));
+        want = std::isinf(p) ? std::max(want, v) : want + std::pow(v, p);
+      }
+    if (!std::isinf(p)) want = std::pow(want, 1.0 / p);
+    CHECK(xg::nn::utils::clip_grad_norm_({c, d}, 1e9, p) == Approx(want).epsilon(1e-12));
+  }
   a.set_grad(xg::tensor({3.0, -7.0}, xg::kFloat64));
   xg::nn::utils::clip_grad_value_({a}, 2.0);
   CHECK(xg::equal(a.grad(), xg::tensor({2.0, -2.0}, xg::kFloat64)));
