@@ -1,6 +1,9 @@
 #include "kernels/strided_copy.hpp"
 
+#include <algorithm>
 #include <cstring>
+
+#include "kernels/parallel.hpp"
 
 namespace xgrad::kernels {
 
@@ -31,26 +34,39 @@ void copy_typed(T* dst, const T* src, const Shape& sizes, const Shape& strides, 
   const int64_t inner = sz.back(), inner_stride = st.back();
   int64_t outer = 1;
   for (int64_t d = 0; d + 1 < nd; ++d) outer *= sz[d];
-  Shape idx(nd, 0);
-  int64_t base = offset;
-  for (int64_t o = 0; o < outer; ++o) {
-    const T* s = src + base;
-    if (inner_stride == 1) {
-      std::memcpy(dst, s, inner * sizeof(T));
-    } else if (inner_stride == 0) {
-      std::fill(dst, dst + inner, *s);
-    } else {
-      for (int64_t i = 0; i < inner; ++i) dst[i] = s[i * inner_stride];
+  // Runs of the inner dim, split over the pool; each chunk finds its first run's source offset.
+  parallel_for(outer, inner, [&](int64_t o0, int64_t o1) {
+    Shape idx(nd, 0);
+    int64_t base = offset;
+    for (int64_t d = nd - 2, rem = o0; d >= 0; --d) {
+      idx[d] = rem % sz[d];
+      rem /= sz[d];
+      base += idx[d] * st[d];
     }
-    dst += inner;
-    // advance the outer multi-index (odometer)
-    for (int64_t d = nd - 2; d >= 0; --d) {
-      base += st[d];
-      if (++idx[d] < sz[d]) break;
-      base -= st[d] * sz[d];
-      idx[d] = 0;
+    T* out = dst + o0 * inner;
+    for (int64_t o = o0; o < o1; ++o) {
+      const T* in = src + base;
+      if (inner_stride == 1) {
+        if (inner * static_cast<int64_t>(sizeof(T)) <= 256) {  // a head's row: a call to memcpy costs more
+          for (int64_t i = 0; i < inner; ++i) out[i] = in[i];
+        } else {
+          std::memcpy(out, in, inner * sizeof(T));
+        }
+      } else if (inner_stride == 0) {
+        std::fill(out, out + inner, *in);
+      } else {
+        for (int64_t i = 0; i < inner; ++i) out[i] = in[i * inner_stride];
+      }
+      out += inner;
+      // advance the outer multi-index (odometer)
+      for (int64_t d = nd - 2; d >= 0; --d) {
+        base += st[d];
+        if (++idx[d] < sz[d]) break;
+        base -= st[d] * sz[d];
+        idx[d] = 0;
+      }
     }
-  }
+  });
 }
 
 }  // namespace
