@@ -153,6 +153,23 @@ void inplace_numeric(const Tensor& self, const Tensor& other, const char* op, F&
            " doesn't match the broadcast shape ", out);
   Tensor o = other.dtype() == self.dtype() ? other : other.to(self.dtype());
   dispatch_numeric(self.dtype(), op, [&]<class T>() {
+    T* ps = self.data_ptr<T>();
+    const T* po = o.data_ptr<T>();
+    // A scalar operand (grad.mul_(coef)) or one of self's shape: linear loops over the pool.
+    if (o.numel() == 1 || o.sizes() == self.sizes()) {
+      const bool scalar = o.numel() == 1 && self.numel() != 1;
+      for_each_range(self.numel(), [&](int64_t lo, int64_t hi) {
+        auto xs = flat(ps, lo, hi);
+        if (scalar) {
+          auto xo = xt::xscalar<const T&>(*po);
+          f(xs, xo);
+        } else {
+          auto xo = flat(po, lo, hi);
+          f(xs, xo);
+        }
+      });
+      return;
+    }
     auto xs = self.xt<T>();
     auto xo = o.xt<T>();
     f(xs, xo);
