@@ -187,10 +187,12 @@ Tensor merge_masks(const Tensor& attn_mask, const Tensor& key_padding_mask, Scal
 // recognised and skipped tile by tile. With them, the composite formula (its weights are the
 // (B, H, L, S) tensor the caller asked for); both take the same merged mask and give a query
 // whose keys are all masked output 0.
-std::pair<Tensor, Tensor> MultiheadAttentionImpl::attend(const Tensor& q, const KeyValue& kv,
-                                                         const Tensor& key_padding_mask, const Tensor& attn_mask,
-                                                         bool need_weights, bool average_attn_weights) {
-  const int64_t B = q.sizes()[0], H = q.sizes()[1], L = q.sizes()[2], S = kv.k.sizes()[2];
+// The one mask attention takes, from MultiheadAttention's two (shapes checked), and whether it is
+// the causal pattern (then dropped: the kernels skip those tiles).
+std::pair<Tensor, bool> MultiheadAttentionImpl::attention_mask(const Tensor& key_padding_mask,
+                                                               const Tensor& attn_mask, int64_t B, int64_t L,
+                                                               int64_t S, ScalarType dtype) const {
+  const int64_t H = options.num_heads();
   check_mask(attn_mask, "MultiheadAttention", "attn_mask");
   check_mask(key_padding_mask, "MultiheadAttention", "key_padding_mask");
   Tensor am, kpm;
@@ -206,9 +208,20 @@ std::pair<Tensor, Tensor> MultiheadAttentionImpl::attend(const Tensor& q, const 
              key_padding_mask.sizes(), " should be (batch, S) = [", B, ", ", S, "]");
     kpm = key_padding_mask.reshape({B, 1, 1, S});
   }
-  const double p = is_training() ? options.dropout() : 0.0;
   const bool causal = is_causal_mask(am);
-  const Tensor mask = merge_masks(causal ? Tensor() : am, kpm, q.dtype());
+  return {merge_masks(causal ? Tensor() : am, kpm, dtype), causal};
+}
+
+// Without weights to return, attention is the fused op: memory linear in L and S, causal masks
+// recognised and skipped tile by tile. With them, the composite formula (its weights are the
+// (B, H, L, S) tensor the caller asked for); both take the same merged mask and give a query
+// whose keys are all masked output 0.
+std::pair<Tensor, Tensor> MultiheadAttentionImpl::attend(const Tensor& q, const KeyValue& kv,
+                                                         const Tensor& key_padding_mask, const Tensor& attn_mask,
+                                                         bool need_weights, bool average_attn_weights) {
+  const int64_t B = q.sizes()[0], L = q.sizes()[2], S = kv.k.sizes()[2];
+  const double p = is_training() ? options.dropout() : 0.0;
+  const auto [mask, causal] = attention_mask(key_padding_mask, attn_mask, B, L, S, q.dtype());
   Tensor out, weights;
   if (!need_weights) {
     out = scaled_dot_product_attention(q, kv.k, kv.v, mask, p, causal);
@@ -234,6 +247,24 @@ std::pair<Tensor, Tensor> MultiheadAttentionImpl::forward(const Tensor& query, c
                value.sizes()[0] == key.sizes()[0] && value.sizes()[1] == key.sizes()[1],
            "MultiheadAttention: value must be (batch, S=", key.sizes()[1], ", vdim=", options.vdim(), "), got ",
            value.defined() ? value.sizes() : Shape{});
+  // The packed path (no weights, one in_proj_weight, self-attention or key is value): the heads
+  // are read in place from the projections, the output comes back as (B, L, E) for out_proj.
+  if (!need_weights && same_dims_ && key.is_same(value)) {
+    const int64_t B = query.sizes()[0], L = query.sizes()[1], S = key.sizes()[1];
+    const double p = is_training() ? options.dropout() : 0.0;
+    const auto [mask, causal] = attention_mask(key_padding_mask, attn_mask, B, L, S, query.dtype());
+    Tensor out;
+    if (query.is_same(key)) {
+      out = _packed_multi_head_attention(linear(query, in_proj_weight, in_proj_bias), {}, options.num_heads(), mask,
+                                         p, causal);
+    } else {
+      TensorList w = in_proj_weight.split({E, 2 * E});
+      TensorList b = in_proj_bias.defined() ? in_proj_bias.split({E, 2 * E}) : TensorList(2);
+      out = _packed_multi_head_attention(linear(query, w[0], b[0]), linear(key, w[1], b[1]), options.num_heads(),
+                                         mask, p, causal);
+    }
+    return {out_proj(out), {}};
+  }
   auto [q, kv] = project(query, key, value);
   return attend(q, kv, key_padding_mask, attn_mask, need_weights, average_attn_weights);
 }

@@ -143,6 +143,74 @@ TEST_CASE("fused attention gradchecks and gradgradchecks in float64 in every mas
   }
 }
 
+// The packed op's heads, as scaled_dot_product_attention takes them: columns [col, col + H·hd) of
+// src (B, rows, width), as (B, H, rows, hd).
+static xg::Tensor heads_of(const xg::Tensor& src, int64_t col, int64_t H, int64_t hd) {
+  const int64_t B = src.sizes()[0], rows = src.sizes()[1];
+  return src.narrow(2, col, H * hd).reshape({B, rows, H, hd}).permute({0, 2, 1, 3});
+}
+
+TEST_CASE("packed multi-head attention equals scaled_dot_product_attention on the permuted heads", "[attention]") {
+  xg::manual_seed(21);
+  const int64_t B = 2, H = 3, hd = 8, E = H * hd, L = 70, S = 67;
+  for (auto dtype : {xg::kFloat64, xg::kFloat32}) {
+    const double tol = dtype == xg::kFloat64 ? 1e-12 : 1e-5;
+    for (bool self : {true, false}) {
+      const int64_t keys = self ? L : S;
+      for (const auto& mc : mask_cases(B, H, L, keys, dtype)) {
+        for (double p : {0.0, 0.25}) {
+          INFO(mc.name << " " << xg::dtype_name(dtype) << (self ? " self" : " cross") << " dropout " << p);
+          xg::Tensor a = xg::randn({B, L, self ? 3 * E : E}, dtype).requires_grad_();
+          xg::Tensor kv = self ? xg::Tensor() : xg::randn({B, S, 2 * E}, dtype).requires_grad_();
+          const xg::Tensor& ks = self ? a : kv;
+          xg::Tensor g = xg::randn({B, L, E}, dtype);
+          xg::manual_seed(8);
+          xg::Tensor packed = xg::_packed_multi_head_attention(a, kv, H, mc.mask, p, mc.causal);
+          xg::manual_seed(8);  // the same draw, so the same dropout mask
+          xg::Tensor ref = xg::scaled_dot_product_attention(heads_of(a, 0, H, hd), heads_of(ks, self ? E : 0, H, hd),
+                                                            heads_of(ks, self ? 2 * E : E, H, hd), mc.mask, p,
+                                                            mc.causal)
+                               .permute({0, 2, 1, 3})
+                               .reshape({B, L, E});
+          CHECK(max_abs_diff(packed, ref) <= tol);
+          xg::TensorList inputs = self ? xg::TensorList{a} : xg::TensorList{a, kv};
+          auto gp = xg::grad({packed}, inputs, {g});
+          auto gr = xg::grad({ref}, inputs, {g});
+          for (size_t i = 0; i < gp.size(); ++i) CHECK(max_abs_diff(gp[i], gr[i]) <= tol * 10);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("packed multi-head attention gradchecks and gradgradchecks in float64", "[attention]") {
+  xg::manual_seed(4);
+  const int64_t B = 2, H = 2, hd = 3, E = H * hd, L = 5, S = 4;
+  xg::Tensor padding = xg::ones({B, 1, 1, S}, xg::kBool);
+  padding.index_put_({1, 0, 0, 3}, 0.0);
+  for (double p : {0.0, 0.3}) {
+    INFO("dropout " << p);
+    auto self_fn = [&](const xg::TensorList& in) {
+      xg::manual_seed(77);
+      return xg::_packed_multi_head_attention(in[0], {}, H, {}, p, true);
+    };
+    CHECK_GRADCHECK(self_fn, (xg::TensorList{rnd({B, L, 3 * E})}));
+    CHECK_GRADGRADCHECK(self_fn, (xg::TensorList{rnd({B, L, 3 * E})}));
+    auto cross_fn = [&](const xg::TensorList& in) {
+      xg::manual_seed(78);
+      return xg::_packed_multi_head_attention(in[0], in[1], H, padding, p, false);
+    };
+    CHECK_GRADCHECK(cross_fn, (xg::TensorList{rnd({B, L, E}), rnd({B, S, 2 * E})}));
+    CHECK_GRADGRADCHECK(cross_fn, (xg::TensorList{rnd({B, L, E}), rnd({B, S, 2 * E})}));
+  }
+  CHECK_THROWS_WITH(xg::_packed_multi_head_attention(rnd({B, L, 3 * E + 1}), {}, H),
+                    Catch::Contains("_packed_multi_head_attention") && Catch::Contains("num_heads"));
+  CHECK_THROWS_WITH(xg::_packed_multi_head_attention(rnd({B, L, E}), rnd({B, S, E}), H),
+                    Catch::Contains("kv (B, S, 2·H·hd)"));
+  CHECK_THROWS_WITH(xg::_packed_multi_head_attention(rnd({B, L, 3 * E}), {}, H, xg::ones({L, L + 1}, xg::kBool)),
+                    Catch::Contains("doesn't broadcast"));
+}
+
 TEST_CASE("fused attention broadcasts batch dims, and a float mask that requires grad gets its gradient",
           "[attention]") {
   xg::Tensor q = rnd({2, 3, 4, 5}), k = rnd({1, 3, 6, 5}), v = rnd({3, 6, 2});

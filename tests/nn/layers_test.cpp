@@ -65,6 +65,17 @@ TEST_CASE("attention layers pass gradcheck with masks", "[nn][gradcheck]") {
   check_layer(packed, {rnd({2, 2, 4}), rnd({2, 3, 4})}, [&](const L& i) { return packed(i[0], i[1], i[1]).first; }, true);
   check_layer(packed, {rnd({2, 2, 4}), rnd({2, 3, 4}), rnd({2, 3, 4})},
               [&](const L& i) { return packed(i[0], i[1], i[2]).first; });
+  // Without weights, self-attention and key-is-value attention take the packed fused op; with
+  // them, the composite formula on the permuted heads: the same outputs.
+  {
+    auto mha2 = f64(nn::MultiheadAttention(6, 3));
+    xg::Tensor x = rnd({2, 5, 6}), mem = rnd({2, 4, 6});
+    xg::Tensor kpm5 = pad_mask(2, 5, {0, 2}), kpm4 = pad_mask(2, 4, {1, 0});
+    xg::Tensor causal5 = nn::generate_square_subsequent_mask(5, xg::kFloat64);
+    auto diff = [](const xg::Tensor& a, const xg::Tensor& b) { return xg::amax(xg::abs(a - b)).item<double>(); };
+    CHECK(diff(mha2(x, x, x, kpm5, false, causal5).first, mha2(x, x, x, kpm5, true, causal5).first) < 1e-12);
+    CHECK(diff(mha2(x, mem, mem, kpm4, false).first, mha2(x, mem, mem, kpm4, true).first) < 1e-12);
+  }
   auto add = f64(nn::AdditiveAttention(3, 2, 4));
   check_layer(add, {rnd({2, 2, 2}), rnd({2, 4, 3}), rnd({2, 4, 3})},
               [&](const L& i) { return add(i[0], i[1], i[2], xg::tensor({2, 3})); });

@@ -205,11 +205,18 @@ Tensor dropout(const Tensor& x, double p = 0.5, bool train = true);
 // (may be combined with attn_mask, which PyTorch refuses). dropout_p applies to the weights.
 // Fused (FlashAttention-2 on the CPU): memory linear in L and S; a row whose keys are all masked
 // gives 0 and gradient 0, not NaN. Its dropout mask comes from a counter-based generator keyed by
-// one draw of the global generator (never stored: the backward regenerates it); a float mask that requires grad, and backward under create_graph, take the
-// composite formula.
+// one draw of the global generator (never stored: the backward regenerates it); a float mask
+// that requires grad, and backward under create_graph, take the composite formula.
 Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
                                     const Tensor& attn_mask = {}, double dropout_p = 0.0, bool is_causal = false,
                                     std::optional<double> scale = std::nullopt);
+// MultiheadAttention's fused path: the heads read in place from the input projections and the
+// output written as (B, L, H·hd), so no head-layout copy is made in forward or backward. Either
+// qkv (B, L, 3·H·hd) = [q | k | v] for self-attention (kv undefined), or q (B, L, H·hd) and
+// kv (B, S, 2·H·hd) = [k | v]. attn_mask broadcasts to (B, H, L, S) as scaled_dot_product_attention's;
+// scale 1/√hd. The same numbers as scaled_dot_product_attention on the permuted heads.
+Tensor _packed_multi_head_attention(const Tensor& q_or_qkv, const Tensor& kv, int64_t num_heads,
+                                    const Tensor& attn_mask = {}, double dropout_p = 0.0, bool is_causal = false);
 // The composite formula, returning (output, weights after dropout). dropout_mask: an optional Bool
 // keep mask of the weights' shape, used instead of a fresh draw (as PyTorch's, for tests).
 std::tuple<Tensor, Tensor> _scaled_dot_product_attention_math(const Tensor& query, const Tensor& key,

@@ -24,7 +24,8 @@ struct Tiles {
 
   // s (br×bc) = scale·q[i0:i0+br]·k[j0:j0+bc]ᵀ, then masked (−inf) or shifted by the mask.
   void scores(int64_t i0, int64_t br, int64_t j0, int64_t bc, T* s) const {
-    gemm(false, true, br, bc, p.E, p.scale, p.q + (n * p.L + i0) * p.E, p.k + (n * p.S + j0) * p.E, T(0), s);
+    gemm_ld(false, true, br, bc, p.E, p.scale, p.q + p.at(p.q_layout, n) + i0 * p.q_layout.row, p.q_layout.row,
+            p.k + p.at(p.k_layout, n) + j0 * p.k_layout.row, p.k_layout.row, T(0), s, bc);
     constexpr T ninf = -std::numeric_limits<T>::infinity();
     if (p.causal)
       for (int64_t r = 0; r < br; ++r)
@@ -106,10 +107,11 @@ void flash_attention_forward(const AttentionProblem<T>& p, T* out, T* lse) {
         tiles.dropout(i0, br, j0, bc, z.data());
         for (int64_t e = 0; e < br * bc; ++e) s[e] *= z[e];
       }
-      gemm(false, false, br, Ev, bc, T(1), s.data(), p.v + (n * S + j0) * Ev, T(1), acc.data());
+      gemm_ld(false, false, br, Ev, bc, T(1), s.data(), bc, p.v + p.at(p.v_layout, n) + j0 * p.v_layout.row,
+              p.v_layout.row, T(1), acc.data(), Ev);
     }
     for (int64_t r = 0; r < br; ++r) {
-      T* o = out + (n * L + i0 + r) * Ev;
+      T* o = out + p.at(p.out_layout, n) + (i0 + r) * p.out_layout.row;
       const T inv = l[r] > 0 ? T(1) / l[r] : T(0);
       for (int64_t d = 0; d < Ev; ++d) o[d] = acc[r * Ev + d] * inv;
       lse[n * L + i0 + r] = l[r] > 0 ? m[r] + std::log(l[r]) : T(INFINITY);
@@ -135,13 +137,15 @@ void flash_attention_backward(const AttentionProblem<T>& p, const T* out, const 
   for_each_task(p.N, L * S * (2 * E + 2 * Ev), make, [&](int64_t n, Scratch& sc) {
     const Tiles<T> tiles{p, n};
     std::vector<T> &P = sc.P, &dP = sc.dP, &z = sc.z, &Pz = sc.Pz, &D = sc.D;
-    const T *q = p.q + n * L * E, *k = p.k + n * S * E, *v = p.v + n * S * Ev;
-    const T *o = out + n * L * Ev, *g = dout + n * L * Ev, *lse_n = lse + n * L;
-    T *dq_n = dq + n * L * E, *dk_n = dk + n * S * E, *dv_n = dv + n * S * Ev;
-    for (int64_t i = 0; i < L; ++i) D[i] = row_dot(g + i * Ev, o + i * Ev, Ev);
-    std::fill(dq_n, dq_n + L * E, T(0));
-    std::fill(dk_n, dk_n + S * E, T(0));
-    std::fill(dv_n, dv_n + S * Ev, T(0));
+    const int64_t qr = p.q_layout.row, kr = p.k_layout.row, vr = p.v_layout.row, orow = p.out_layout.row;
+    const int64_t qn = p.at(p.q_layout, n), kn = p.at(p.k_layout, n), vn = p.at(p.v_layout, n);
+    const T *q = p.q + qn, *k = p.k + kn, *v = p.v + vn;
+    const T *o = out + p.at(p.out_layout, n), *g = dout + p.at(p.out_layout, n), *lse_n = lse + n * L;
+    T *dq_n = dq + qn, *dk_n = dk + kn, *dv_n = dv + vn;
+    for (int64_t i = 0; i < L; ++i) D[i] = row_dot(g + i * orow, o + i * orow, Ev);
+    for (int64_t i = 0; i < L; ++i) std::fill(dq_n + i * qr, dq_n + i * qr + E, T(0));
+    for (int64_t j = 0; j < S; ++j) std::fill(dk_n + j * kr, dk_n + j * kr + E, T(0));
+    for (int64_t j = 0; j < S; ++j) std::fill(dv_n + j * vr, dv_n + j * vr + Ev, T(0));
     for (int64_t j0 = 0; j0 < S; j0 += kBc) {
       const int64_t bc = std::min(kBc, S - j0);
       // Causal: query tiles whose rows all lie above key j0 see none of these keys.
@@ -155,8 +159,8 @@ void flash_attention_backward(const AttentionProblem<T>& p, const T* out, const 
           for (int64_t e = 0; e < br * bc; ++e) Pz[e] = P[e] * z[e];
           Pd = Pz.data();
         }
-        gemm(true, false, bc, Ev, br, T(1), Pd, g + i0 * Ev, T(1), dv_n + j0 * Ev);
-        gemm(false, true, br, bc, Ev, T(1), g + i0 * Ev, v + j0 * Ev, T(0), dP.data());
+        gemm_ld(true, false, bc, Ev, br, T(1), Pd, bc, g + i0 * orow, orow, T(1), dv_n + j0 * vr, vr);
+        gemm_ld(false, true, br, bc, Ev, T(1), g + i0 * orow, orow, v + j0 * vr, vr, T(0), dP.data(), bc);
         for (int64_t r = 0; r < br; ++r) {
           T* ds = &dP[r * bc];
           const T* pr = &P[r * bc];
@@ -166,8 +170,8 @@ void flash_attention_backward(const AttentionProblem<T>& p, const T* out, const 
           else
             for (int64_t c = 0; c < bc; ++c) ds[c] = pr[c] * (ds[c] - Di);
         }
-        gemm(false, false, br, E, bc, p.scale, dP.data(), k + j0 * E, T(1), dq_n + i0 * E);
-        gemm(true, false, bc, E, br, p.scale, dP.data(), q + i0 * E, T(1), dk_n + j0 * E);
+        gemm_ld(false, false, br, E, bc, p.scale, dP.data(), bc, k + j0 * kr, kr, T(1), dq_n + i0 * qr, qr);
+        gemm_ld(true, false, bc, E, br, p.scale, dP.data(), bc, q + i0 * qr, qr, T(1), dk_n + j0 * kr, kr);
       }
     }
   });

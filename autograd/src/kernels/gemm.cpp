@@ -66,8 +66,25 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   });
 }
 
+template <class T>
+void gemm_ld(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+             const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+    return;
+  }
+  single_threaded_blas();
+  blas_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, const float*, float, float*);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, const double*, double,
                            double*);
+template void gemm_ld<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
+                             int64_t, float, float*, int64_t);
+template void gemm_ld<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
+                              int64_t, double, double*, int64_t);
 
 }  // namespace xgrad::kernels

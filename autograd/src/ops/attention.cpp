@@ -105,12 +105,12 @@ void describe_mask(const Tensor& mask, const Dims& d, std::vector<int64_t>& offs
 }
 
 template <class T>
-kernels::AttentionProblem<T> make_problem(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
-                                          const Dims& d, double scale, bool causal, double dropout_p, uint64_t seed) {
+kernels::AttentionProblem<T> make_problem(const T* q, const T* k, const T* v, const Tensor& mask, const Dims& d,
+                                          double scale, bool causal, double dropout_p, uint64_t seed) {
   kernels::AttentionProblem<T> p;
-  p.q = q.data_ptr<T>();
-  p.k = k.data_ptr<T>();
-  p.v = v.data_ptr<T>();
+  p.q = q;
+  p.k = k;
+  p.v = v;
   p.N = d.N;
   p.L = d.L, p.S = d.S, p.E = d.E, p.Ev = d.Ev;
   p.scale = static_cast<T>(scale);
@@ -122,7 +122,27 @@ kernels::AttentionProblem<T> make_problem(const Tensor& q, const Tensor& k, cons
   }
   p.dropout_p = dropout_p;
   p.seed = seed;
+  p.contiguous();
   return p;
+}
+
+// dq, dk, dv of the op from dout = g in differentiable ops (grad-of-grad), the kernel's dropout
+// mask regenerated from its seed.
+TensorList composite_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& mask,
+                              bool is_causal, double scale, double dropout_p, uint64_t seed, const Dims& d) {
+  Tensor P = attention_probs(q, k, mask, is_causal, scale);
+  Tensor Z = dropout_p > 0 ? dropout_multipliers(seed, dropout_p, d, q.dtype()) : Tensor();
+  Tensor dP = matmul_t(g, v, false, true);
+  if (Z.defined()) dP = dP * Z;
+  Tensor ds = _softmax_backward_data(dP, P, -1);
+  return {matmul(ds, k) * scale, matmul_t(ds, q, true, false) * scale,
+          matmul_t(Z.defined() ? P * Z : P, g, true, false)};
+}
+
+uint64_t draw_seed(double dropout_p) {
+  if (dropout_p <= 0) return 0;
+  std::lock_guard<std::mutex> lock(global_generator_mutex());
+  return global_generator()();  // one draw per call: the key of this call's dropout stream
 }
 
 }  // namespace
@@ -161,36 +181,109 @@ Tensor scaled_dot_product_attention(const Tensor& q0, const Tensor& k0, const Te
   };
   Tensor q = full(q0, d.L, d.E), k = full(k0, d.S, d.E), v = full(v0, d.S, d.Ev);
   Tensor mask = attn_mask.defined() && attn_mask.dtype() != kBool ? attn_mask.to(q.dtype()).detach() : attn_mask;
-  uint64_t seed = 0;
-  if (dropout_p > 0) {
-    std::lock_guard<std::mutex> lock(global_generator_mutex());
-    seed = global_generator()();  // one draw per call: the key of this call's dropout stream
-  }
+  const uint64_t seed = draw_seed(dropout_p);
   Tensor out = empty(with_last(d.batch, d.L, d.Ev), q.dtype()), lse = empty(with_last(d.batch, d.L), q.dtype());
   dispatch_floating(q.dtype(), kOp, [&]<class T>() {
-    kernels::flash_attention_forward<T>(make_problem<T>(q, k, v, mask, d, scale, is_causal, dropout_p, seed),
+    kernels::flash_attention_forward<T>(make_problem<T>(q.data_ptr<T>(), k.data_ptr<T>(), v.data_ptr<T>(), mask, d, scale, is_causal,
+                                    dropout_p, seed),
                                         out.data_ptr<T>(), lse.data_ptr<T>());
   });
   return record("ScaledDotProductFlashAttentionBackward", {q, k, v}, out, {q, k, v, out},
                 [=](const BackwardCtx& c) -> TensorList {
                   const Tensor &q = c.saved[0], &k = c.saved[1], &v = c.saved[2], &g = c.grad;
-                  if (GradMode::is_enabled()) {  // create_graph: the composite formula, differentiable again
-                    Tensor P = attention_probs(q, k, mask, is_causal, scale);
-                    Tensor Z = dropout_p > 0 ? dropout_multipliers(seed, dropout_p, d, q.dtype()) : Tensor();
-                    Tensor dP = matmul_t(g, v, false, true);
-                    if (Z.defined()) dP = dP * Z;
-                    Tensor ds = _softmax_backward_data(dP, P, -1);
-                    return {matmul(ds, k) * scale, matmul_t(ds, q, true, false) * scale,
-                            matmul_t(Z.defined() ? P * Z : P, g, true, false)};
-                  }
+                  if (GradMode::is_enabled())  // create_graph: the composite formula, differentiable again
+                    return composite_backward(q, k, v, g, mask, is_causal, scale, dropout_p, seed, d);
                   Tensor dq = empty_like(q), dk = empty_like(k), dv = empty_like(v);
                   dispatch_floating(q.dtype(), kOp, [&]<class T>() {
-                    kernels::flash_attention_backward<T>(make_problem<T>(q, k, v, mask, d, scale, is_causal, dropout_p, seed),
+                    kernels::flash_attention_backward<T>(make_problem<T>(q.data_ptr<T>(), k.data_ptr<T>(), v.data_ptr<T>(), mask, d, scale, is_causal,
+                                    dropout_p, seed),
                                                          c.saved[3].data_ptr<T>(), lse.data_ptr<T>(),
                                                          g.data_ptr<T>(), dq.data_ptr<T>(), dk.data_ptr<T>(),
                                                          dv.data_ptr<T>());
                   });
                   return {dq, dk, dv};
+                });
+}
+
+Tensor _packed_multi_head_attention(const Tensor& q_or_qkv, const Tensor& kv, int64_t H, const Tensor& attn_mask,
+                                    double dropout_p, bool is_causal) {
+  const char* op = "_packed_multi_head_attention";
+  const bool self = !kv.defined();
+  const Tensor& qs = q_or_qkv;
+  XG_CHECK(qs.defined() && qs.dim() == 3 && (self || kv.dim() == 3), op, ": q_or_qkv must be (B, L, width)",
+           self ? "" : " and kv (B, S, width)", ", got ", qs.defined() ? qs.sizes() : Shape{},
+           self ? Shape{} : kv.sizes());
+  XG_CHECK(H >= 1, op, ": num_heads must be positive, got ", H);
+  const int64_t B = qs.sizes()[0], L = qs.sizes()[1], E = self ? qs.sizes()[2] / 3 : qs.sizes()[2];
+  const int64_t S = self ? L : kv.sizes()[1];
+  XG_CHECK(E % H == 0 && (!self || qs.sizes()[2] == 3 * E) &&
+               (self || (kv.sizes()[0] == B && kv.sizes()[2] == 2 * E && kv.dtype() == qs.dtype())),
+           op, ": shapes ", qs.sizes(), self ? Shape{} : kv.sizes(), " don't fit ",
+           self ? "qkv (B, L, 3·H·hd)" : "q (B, L, H·hd) and kv (B, S, 2·H·hd)", " with num_heads ", H);
+  const Tensor& ks = self ? qs : kv;
+  const int64_t hd = E / H;
+  // Dims of the permuted heads (B, H, ·, hd): the mask broadcasts against (B, H, L, S) as in sdpa.
+  const Dims d{{B, H}, L, S, hd, hd, B * H};
+  XG_CHECK(qs.is_floating_point(), op, ": needs floating inputs, got ", dtype_name(qs.dtype()));
+  XG_CHECK(dropout_p >= 0 && dropout_p <= 1, op, ": dropout_p must be in [0, 1], got ", dropout_p);
+  if (attn_mask.defined()) {
+    XG_CHECK(attn_mask.dtype() == kBool || attn_mask.is_floating_point(), op,
+             ": attn_mask must be Bool or floating, got ", dtype_name(attn_mask.dtype()));
+    bool fits = attn_mask.dim() <= 4;
+    const Shape scores{B, H, L, S};
+    for (int64_t i = 1; fits && i <= attn_mask.dim(); ++i) {
+      const int64_t m = attn_mask.sizes()[attn_mask.dim() - i];
+      fits = m == 1 || m == scores[4 - i];
+    }
+    XG_CHECK(fits, op, ": attn_mask of shape ", attn_mask.sizes(), " doesn't broadcast to ", scores);
+  }
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  Tensor mask = attn_mask.defined() && attn_mask.dtype() != kBool ? attn_mask.to(qs.dtype()).detach() : attn_mask;
+  const uint64_t seed = draw_seed(dropout_p);
+  const int64_t qw = qs.sizes()[2], kw = ks.sizes()[2];
+  const int64_t k_col = self ? E : 0, v_col = self ? 2 * E : E;
+  // The problem over base pointers (q, k, v or their gradients): head h of batch b at column h·hd.
+  auto problem = [=]<class T>(const T* q, const T* k, const T* v) {
+    kernels::AttentionProblem<T> p =
+        make_problem<T>(q, k + k_col, v + v_col, mask, d, scale, is_causal, dropout_p, seed);
+    p.heads = H;
+    p.q_layout = {L * qw, hd, qw};
+    p.k_layout = {S * kw, hd, kw};
+    p.v_layout = {S * kw, hd, kw};
+    p.out_layout = {L * E, hd, E};
+    return p;
+  };
+  Tensor out = empty({B, L, E}, qs.dtype()), lse = empty({B * H, L}, qs.dtype());
+  dispatch_floating(qs.dtype(), op, [&]<class T>() {
+    kernels::flash_attention_forward<T>(problem(qs.data_ptr<T>(), ks.data_ptr<T>(), ks.data_ptr<T>()),
+                                        out.data_ptr<T>(), lse.data_ptr<T>());
+  });
+  TensorList inputs = self ? TensorList{qs} : TensorList{qs, kv};
+  return record("PackedMultiHeadAttentionBackward", inputs, out, self ? TensorList{qs, out} : TensorList{qs, kv, out},
+                [=](const BackwardCtx& c) -> TensorList {
+                  const Tensor &qs = c.saved[0], &ks = self ? c.saved[0] : c.saved[1], &o = c.saved[self ? 1 : 2];
+                  const Tensor& g = c.grad;
+                  if (GradMode::is_enabled()) {  // create_graph: the composite formula on the permuted heads
+                    auto heads = [&](const Tensor& t, int64_t col, int64_t rows) {
+                      return t.narrow(2, col, E).reshape({B, rows, H, hd}).permute({0, 2, 1, 3});
+                    };
+                    auto merge = [&](const Tensor& t, int64_t rows) { return t.permute({0, 2, 1, 3}).reshape({B, rows, E}); };
+                    TensorList grads = composite_backward(heads(qs, 0, L), heads(ks, k_col, S), heads(ks, v_col, S),
+                                                          heads(g, 0, L), mask, is_causal, scale, dropout_p, seed, d);
+                    Tensor dk_dv = cat({merge(grads[1], S), merge(grads[2], S)}, 2);
+                    if (self) return {cat({merge(grads[0], L), dk_dv}, 2)};
+                    return {merge(grads[0], L), dk_dv};
+                  }
+                  // The gradients' columns partition the sources' widths: every element is written.
+                  Tensor dqs = empty_like(qs), dks = self ? dqs : empty_like(ks);
+                  dispatch_floating(qs.dtype(), op, [&]<class T>() {
+                    auto p = problem(qs.data_ptr<T>(), ks.data_ptr<T>(), ks.data_ptr<T>());
+                    kernels::flash_attention_backward<T>(p, o.data_ptr<T>(), lse.data_ptr<T>(), g.data_ptr<T>(),
+                                                         dqs.data_ptr<T>(), dks.data_ptr<T>() + k_col,
+                                                         dks.data_ptr<T>() + v_col);
+                  });
+                  if (self) return {dqs};
+                  return {dqs, dks};
                 });
 }
 
