@@ -60,7 +60,7 @@ def header_names():
                         names.add(m.group(1))
     drop = {"XG_CHECK", "XG_ARG", "XG_MODULE", "value_of", "alignas", "if", "for", "while", "return", "switch"}
     return {n for n in names if n not in drop and not n.startswith("_") or n.startswith("_softmax") or
-            n.startswith("_log_softmax") or n.startswith("_scaled_dot")}, methods
+            n.startswith("_log_softmax") or n.startswith("_scaled_dot") or n.startswith("_packed_multi_head")}, methods
 
 
 def main():
