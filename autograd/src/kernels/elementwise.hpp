@@ -48,7 +48,9 @@ Tensor unary_float(const Tensor& x, const char* op, F&& f) {
 }
 
 // out = f(a, b) for two floating tensors of one shape and dtype, in one pass over the pool: a
-// fused backward formula (a gradient and a saved tensor), with no temporaries.
+// fused backward formula (a gradient and a saved tensor), with no temporaries. (binary_numeric
+// also calls f on plain numbers for 1-element operands, which xt::erf/xt::where expressions
+// don't support.)
 template <class F>
 Tensor binary_float_same(const Tensor& a, const Tensor& b, const char* op, F&& f) {
   XG_CHECK(a.sizes() == b.sizes() && a.dtype() == b.dtype(), op, ": operands differ: ", a.sizes(), " ",
