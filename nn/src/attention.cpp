@@ -116,7 +116,7 @@ TensorList to_heads(const Tensor& x, int64_t n, int64_t H) {
 // which incremental decoding calls separately, are this with the other half left out.
 std::pair<Tensor, KeyValue> MultiheadAttentionImpl::project(const Tensor& query, const Tensor& key,
                                                             const Tensor& value) const {
-  const int64_t E = options.embed_dim(), H = options.num_heads();
+  const int64_t H = options.num_heads();
   auto heads = [H](const Tensor& x, const Tensor& w, const Tensor& b, int64_t n) {
     return x.defined() ? to_heads(linear(x, w, b), n, H) : TensorList(static_cast<size_t>(n));
   };
@@ -125,13 +125,20 @@ std::pair<Tensor, KeyValue> MultiheadAttentionImpl::project(const Tensor& query,
     return {qkv[0], {qkv[1], qkv[2]}};
   }
   if (same_dims_ && key.defined() && key.is_same(value)) {
-    TensorList w = in_proj_weight.split({E, 2 * E}), b = in_proj_bias.defined() ? in_proj_bias.split({E, 2 * E}) : TensorList(2);
+    const auto [w, b] = in_proj_q_kv();
     TensorList kv = heads(key, w[1], b[1], 2);
     return {heads(query, w[0], b[0], 1)[0], {kv[0], kv[1]}};
   }
   TensorList w = same_dims_ ? in_proj_weight.chunk(3) : TensorList{q_proj_weight, k_proj_weight, v_proj_weight};
   TensorList b = in_proj_bias.defined() ? in_proj_bias.chunk(3) : TensorList(3);
   return {heads(query, w[0], b[0], 1)[0], {heads(key, w[1], b[1], 1)[0], heads(value, w[2], b[2], 1)[0]}};
+}
+
+// in_proj_weight and in_proj_bias as [q rows | k and v rows]: one split each (their backward
+// assembles the packed gradient once), for attention whose key is its value.
+std::pair<TensorList, TensorList> MultiheadAttentionImpl::in_proj_q_kv() const {
+  const int64_t E = options.embed_dim();
+  return {in_proj_weight.split({E, 2 * E}), in_proj_bias.defined() ? in_proj_bias.split({E, 2 * E}) : TensorList(2)};
 }
 
 Tensor MultiheadAttentionImpl::project_query(const Tensor& query) const { return project(query, {}, {}).first; }
@@ -258,8 +265,7 @@ std::pair<Tensor, Tensor> MultiheadAttentionImpl::forward(const Tensor& query, c
       out = _packed_multi_head_attention(linear(query, in_proj_weight, in_proj_bias), {}, options.num_heads(), mask,
                                          p, causal);
     } else {
-      TensorList w = in_proj_weight.split({E, 2 * E});
-      TensorList b = in_proj_bias.defined() ? in_proj_bias.split({E, 2 * E}) : TensorList(2);
+      const auto [w, b] = in_proj_q_kv();
       out = _packed_multi_head_attention(linear(query, w[0], b[0]), linear(key, w[1], b[1]), options.num_heads(),
                                          mask, p, causal);
     }

@@ -31,6 +31,21 @@ Shape with_last(Shape batch, int64_t a, int64_t b = -1) {
   return batch;
 }
 
+// dropout_p in [0, 1]; the mask Bool or floating and broadcasting to the scores (batch..., L, S).
+void check_mask_and_dropout(const Tensor& mask, double dropout_p, const Dims& d, const char* op) {
+  XG_CHECK(dropout_p >= 0 && dropout_p <= 1, op, ": dropout_p must be in [0, 1], got ", dropout_p);
+  if (!mask.defined()) return;
+  XG_CHECK(mask.dtype() == kBool || mask.is_floating_point(), op, ": attn_mask must be Bool or floating, got ",
+           dtype_name(mask.dtype()), " (shape ", mask.sizes(), ")");
+  const Shape scores = with_last(d.batch, d.L, d.S);
+  bool fits = mask.dim() <= static_cast<int64_t>(scores.size());
+  for (int64_t i = 1; fits && i <= mask.dim(); ++i) {
+    const int64_t m = mask.sizes()[mask.dim() - i];
+    fits = m == 1 || m == scores[scores.size() - i];
+  }
+  XG_CHECK(fits, op, ": attn_mask of shape ", mask.sizes(), " doesn't broadcast to the scores' shape ", scores);
+}
+
 Dims check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, double dropout_p,
                   const char* op) {
   XG_CHECK(q.defined() && k.defined() && v.defined(), op, ": query, key or value is undefined");
@@ -41,22 +56,11 @@ Dims check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
                k.sizes()[k.dim() - 2] == v.sizes()[v.dim() - 2],
            op, ": shapes query ", q.sizes(), ", key ", k.sizes(), ", value ", v.sizes(),
            " don't fit (..., L, E), (..., S, E), (..., S, Ev)");
-  XG_CHECK(dropout_p >= 0 && dropout_p <= 1, op, ": dropout_p must be in [0, 1], got ", dropout_p);
   auto lead = [](const Tensor& t) { return Shape(std::vector<int64_t>(t.sizes().begin(), t.sizes().end() - 2)); };
   Dims d{broadcast_shapes(broadcast_shapes(lead(q), lead(k), op), lead(v), op), q.sizes()[q.dim() - 2],
          k.sizes()[k.dim() - 2], q.sizes().back(), v.sizes().back(), 1};
   for (int64_t b : d.batch) d.N *= b;
-  if (mask.defined()) {
-    XG_CHECK(mask.dtype() == kBool || mask.is_floating_point(), op, ": attn_mask must be Bool or floating, got ",
-             dtype_name(mask.dtype()), " (shape ", mask.sizes(), ")");
-    const Shape scores = with_last(d.batch, d.L, d.S);
-    bool fits = mask.dim() <= static_cast<int64_t>(scores.size());
-    for (int64_t i = 1; fits && i <= mask.dim(); ++i) {
-      const int64_t m = mask.sizes()[mask.dim() - i];
-      fits = m == 1 || m == scores[scores.size() - i];
-    }
-    XG_CHECK(fits, op, ": attn_mask of shape ", mask.sizes(), " doesn't broadcast to the scores' shape ", scores);
-  }
+  check_mask_and_dropout(mask, dropout_p, d, op);
   return d;
 }
 
@@ -225,18 +229,7 @@ Tensor _packed_multi_head_attention(const Tensor& q_or_qkv, const Tensor& kv, in
   // Dims of the permuted heads (B, H, ·, hd): the mask broadcasts against (B, H, L, S) as in sdpa.
   const Dims d{{B, H}, L, S, hd, hd, B * H};
   XG_CHECK(qs.is_floating_point(), op, ": needs floating inputs, got ", dtype_name(qs.dtype()));
-  XG_CHECK(dropout_p >= 0 && dropout_p <= 1, op, ": dropout_p must be in [0, 1], got ", dropout_p);
-  if (attn_mask.defined()) {
-    XG_CHECK(attn_mask.dtype() == kBool || attn_mask.is_floating_point(), op,
-             ": attn_mask must be Bool or floating, got ", dtype_name(attn_mask.dtype()));
-    bool fits = attn_mask.dim() <= 4;
-    const Shape scores{B, H, L, S};
-    for (int64_t i = 1; fits && i <= attn_mask.dim(); ++i) {
-      const int64_t m = attn_mask.sizes()[attn_mask.dim() - i];
-      fits = m == 1 || m == scores[4 - i];
-    }
-    XG_CHECK(fits, op, ": attn_mask of shape ", attn_mask.sizes(), " doesn't broadcast to ", scores);
-  }
+  check_mask_and_dropout(attn_mask, dropout_p, d, op);
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
   Tensor mask = attn_mask.defined() && attn_mask.dtype() != kBool ? attn_mask.to(qs.dtype()).detach() : attn_mask;
   const uint64_t seed = draw_seed(dropout_p);

@@ -111,6 +111,7 @@ class MultiheadAttentionImpl : public Module {
 
  private:
   std::pair<Tensor, KeyValue> project(const Tensor& query, const Tensor& key, const Tensor& value) const;
+  std::pair<TensorList, TensorList> in_proj_q_kv() const;
   std::pair<Tensor, bool> attention_mask(const Tensor& key_padding_mask, const Tensor& attn_mask, int64_t B,
                                          int64_t L, int64_t S, ScalarType dtype) const;
   bool same_dims_;
