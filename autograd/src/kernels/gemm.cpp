@@ -4,6 +4,7 @@
 #include <xtensor-blas/xblas.hpp>
 
 #include "kernels/parallel.hpp"
+#include "kernels/small_gemm.hpp"
 
 // OpenBLAS's own controls (declared here: its cblas.h clashes with xtensor-blas's headers).
 // blas_thread_shutdown_ (exported; OpenBLAS calls it itself before fork) ends the server threads
@@ -75,6 +76,8 @@ void gemm_ld(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alph
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
     return;
   }
+  if (M <= kSmallGemmMax && N <= kSmallGemmMax && K <= kSmallGemmMax)
+    return small_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   single_threaded_blas();
   blas_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
