@@ -48,12 +48,12 @@ void block(int64_t K, const T* A, int64_t a_row, int64_t a_col, const T* B, int6
   V<T> acc[R][NV] = {};
   for (int64_t k = 0; k < K; ++k) {
     V<T> b[NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) b[v] = load(B + k * ldb + v * W);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const T a = A[r * a_row + k * a_col];
-#pragma GCC unroll 4
+#pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) acc[r][v] += a * b[v];
     }
   }
@@ -73,25 +73,23 @@ void block(int64_t K, const T* A, int64_t a_row, int64_t a_col, const T* B, int6
     }
 }
 
-// All M rows against one column block: 8 rows at a time when the block is at most 2 vectors wide
-// (16 accumulators either way), then 4, 2, 1 for the rest.
+// All M rows against one column block: 8 rows at a time (16 accumulators; wider blocks of 4 rows
+// × 4 vectors ran at half the rate), then 4, 2, 1 for the rest.
 template <class T, int NV>
 void rows(int64_t M, int64_t K, const T* A, int64_t a_row, int64_t a_col, const T* B, int64_t ldb, T alpha, T beta,
           T* C, int64_t ldc, int valid) {
-  constexpr int R = NV <= 2 ? 8 : 4;
   int64_t i = 0;
-  for (; i + R <= M; i += R)
-    block<T, R, NV>(K, A + i * a_row, a_row, a_col, B, ldb, alpha, beta, C + i * ldc, ldc, valid);
-  if constexpr (R == 8)
-    if (i + 4 <= M) {
-      block<T, 4, NV>(K, A + i * a_row, a_row, a_col, B, ldb, alpha, beta, C + i * ldc, ldc, valid);
-      i += 4;
+  for (; i + 8 <= M; i += 8)
+    block<T, 8, NV>(K, A + i * a_row, a_row, a_col, B, ldb, alpha, beta, C + i * ldc, ldc, valid);
+  for (int r : {4, 2, 1})
+    if (i + r <= M) {
+      const T* a = A + i * a_row;
+      T* c = C + i * ldc;
+      if (r == 4) block<T, 4, NV>(K, a, a_row, a_col, B, ldb, alpha, beta, c, ldc, valid);
+      if (r == 2) block<T, 2, NV>(K, a, a_row, a_col, B, ldb, alpha, beta, c, ldc, valid);
+      if (r == 1) block<T, 1, NV>(K, a, a_row, a_col, B, ldb, alpha, beta, c, ldc, valid);
+      i += r;
     }
-  if (i + 2 <= M) {
-    block<T, 2, NV>(K, A + i * a_row, a_row, a_col, B, ldb, alpha, beta, C + i * ldc, ldc, valid);
-    i += 2;
-  }
-  if (i < M) block<T, 1, NV>(K, A + i * a_row, a_row, a_col, B, ldb, alpha, beta, C + i * ldc, ldc, valid);
 }
 
 }  // namespace
@@ -117,17 +115,13 @@ void small_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T a
     ldb = padded;
   }
   const int64_t a_row = trans_a ? 1 : lda, a_col = trans_a ? lda : 1;
-  // Column blocks of up to 4 vectors (16 accumulators for 4 rows).
-  for (int64_t j0 = 0; j0 < N; j0 += 4 * W) {
-    const int valid = static_cast<int>(std::min<int64_t>(4 * W, N - j0));
-    const T* b = B + j0;
-    T* c = C + j0;
-    switch ((valid + W - 1) / W) {
-      case 4: rows<T, 4>(M, K, A, a_row, a_col, b, ldb, alpha, beta, c, ldc, valid); break;
-      case 3: rows<T, 3>(M, K, A, a_row, a_col, b, ldb, alpha, beta, c, ldc, valid); break;
-      case 2: rows<T, 2>(M, K, A, a_row, a_col, b, ldb, alpha, beta, c, ldc, valid); break;
-      default: rows<T, 1>(M, K, A, a_row, a_col, b, ldb, alpha, beta, c, ldc, valid); break;
-    }
+  // Column blocks of up to 2 vectors.
+  for (int64_t j0 = 0; j0 < N; j0 += 2 * W) {
+    const int valid = static_cast<int>(std::min<int64_t>(2 * W, N - j0));
+    if (valid > W)
+      rows<T, 2>(M, K, A, a_row, a_col, B + j0, ldb, alpha, beta, C + j0, ldc, valid);
+    else
+      rows<T, 1>(M, K, A, a_row, a_col, B + j0, ldb, alpha, beta, C + j0, ldc, valid);
   }
 }
 

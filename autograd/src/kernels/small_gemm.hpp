@@ -4,7 +4,7 @@
 // about a microsecond before it multiplies anything — it packs both operands and takes a global
 // lock for its buffers, which two threads calling it thousands of times a step fight over — while
 // a 24 × 24 × 16 product is 0.2 µs of arithmetic. Here op(B) is read in place (or transposed once
-// into a stack buffer) and blocks of C up to 4 rows × 64 columns accumulate in registers.
+// into a stack buffer) and blocks of C, 8 rows × 2 SIMD vectors, accumulate in registers.
 #include <cstdint>
 
 namespace xgrad::kernels {
