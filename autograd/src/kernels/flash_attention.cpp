@@ -79,7 +79,9 @@ void flash_attention_forward(const AttentionProblem<T>& p, T* out, T* lse) {
                    std::vector<T>(kBr), std::vector<T>(kBr)};
   };
   for_each_task(p.N * row_tiles, rows * S * (p.E + Ev), make, [&](int64_t task, Scratch& sc) {
-    const int64_t n = task / row_tiles, i0 = task % row_tiles * kBr, br = std::min(kBr, L - i0);
+    // Row tile (task + n) mod row_tiles: round-robin over the pool would otherwise give a chunk the
+    // same causal row tiles of every head (with 2 tiles and 2 threads, one thread all the cheap ones).
+    const int64_t n = task / row_tiles, i0 = (task + n) % row_tiles * kBr, br = std::min(kBr, L - i0);
     const Tiles<T> tiles{p, n};
     std::vector<T> &s = sc.s, &z = sc.z, &acc = sc.acc, &m = sc.m, &l = sc.l;
     std::fill(acc.begin(), acc.begin() + br * Ev, T(0));

@@ -41,9 +41,15 @@ void blas_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T al
 
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, const T* B, T beta,
-          T* C) {
+          T* C, const T* row_init) {
   if (M == 0 || N == 0) return;
+  auto init_rows = [&](int64_t r0, int64_t r1) {
+    if (row_init)
+      for (int64_t r = r0; r < r1; ++r) std::copy(row_init, row_init + N, C + r * N);
+  };
+  if (row_init) beta = T(1);
   if (K == 0) {  // BLAS leaves C untouched for K = 0 only when beta = 1
+    if (row_init) return init_rows(0, M);
     for (int64_t i = 0; i < M * N; ++i) C[i] = beta == T(0) ? T(0) : beta * C[i];
     return;
   }
@@ -57,12 +63,14 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   // about 8 M multiply-adds are split.
   const int chunks = parallel_chunks(blocks, kRows * N * K / 32);
   if (chunks <= 1) {
+    init_rows(0, M);
     blas_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, N);
     return;
   }
   parallel_for(blocks, chunks, [&](int, int64_t b0, int64_t b1) {
     const int64_t r0 = b0 * kRows, r1 = std::min(b1 * kRows, M);
     const T* a = trans_a ? A + r0 : A + r0 * lda;
+    init_rows(r0, r1);
     blas_gemm(trans_a, trans_b, r1 - r0, N, K, alpha, a, lda, B, ldb, beta, C + r0 * N, N);
   });
 }
@@ -82,9 +90,10 @@ void gemm_ld(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alph
   blas_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, const float*, float, float*);
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, const float*, float, float*,
+                          const float*);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, const double*, double,
-                           double*);
+                           double*, const double*);
 template void gemm_ld<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
                              int64_t, float, float*, int64_t);
 template void gemm_ld<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
