@@ -88,6 +88,23 @@ TEST_CASE("fused attention equals the composite formula in every mask mode, valu
   }
 }
 
+TEST_CASE("no keys or no queries: outputs and gradients are 0, as the composite formula's", "[attention]") {
+  // The backward writes each gradient at its first product instead of zeroing it first: with no
+  // keys there is no product for dq, with no queries none for dk and dv.
+  for (auto [L, S] : {std::pair<int64_t, int64_t>{5, 0}, {0, 7}}) {
+    for (bool causal : {false, true}) {
+      INFO("L " << L << " S " << S << " causal " << causal);
+      xg::Tensor q = rnd({2, L, 8}), k = rnd({2, S, 8}), v = rnd({2, S, 3});
+      xg::Tensor out = xg::scaled_dot_product_attention(q, k, v, {}, 0.0, causal);
+      CHECK(xg::equal(out, xg::zeros({2, L, 3}, xg::kFloat64)));
+      auto g = xg::grad({out}, {q, k, v}, {xg::randn({2, L, 3}, xg::kFloat64)});
+      CHECK(xg::equal(g[0], xg::zeros({2, L, 8}, xg::kFloat64)));
+      CHECK(xg::equal(g[1], xg::zeros({2, S, 8}, xg::kFloat64)));
+      CHECK(xg::equal(g[2], xg::zeros({2, S, 3}, xg::kFloat64)));
+    }
+  }
+}
+
 TEST_CASE("a query whose keys are all masked gives output 0 and gradient 0", "[attention]") {
   xg::Tensor q = rnd({1, 4, 8}), k = rnd({1, 6, 8}), v = rnd({1, 6, 5});
   xg::Tensor allowed = xg::ones({4, 6}, xg::kBool);

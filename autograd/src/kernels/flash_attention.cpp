@@ -145,14 +145,22 @@ void flash_attention_backward(const AttentionProblem<T>& p, const T* out, const 
     const T *o = out + p.at(p.out_layout, n), *g = dout + p.at(p.out_layout, n), *lse_n = lse + n * L;
     T *dq_n = dq + qn, *dk_n = dk + kn, *dv_n = dv + vn;
     for (int64_t i = 0; i < L; ++i) D[i] = row_dot(g + i * orow, o + i * orow, Ev);
-    for (int64_t i = 0; i < L; ++i) std::fill(dq_n + i * qr, dq_n + i * qr + E, T(0));
-    for (int64_t j = 0; j < S; ++j) std::fill(dk_n + j * kr, dk_n + j * kr + E, T(0));
-    for (int64_t j = 0; j < S; ++j) std::fill(dv_n + j * vr, dv_n + j * vr + Ev, T(0));
+    // dq, dk and dv are not zeroed first: a tile's first product writes them (beta 0) — dq's rows
+    // at key tile 0, which every query tile visits, dk's and dv's at their first query tile.
+    if (S == 0)
+      for (int64_t i = 0; i < L; ++i) std::fill(dq_n + i * qr, dq_n + i * qr + E, T(0));
     for (int64_t j0 = 0; j0 < S; j0 += kBc) {
       const int64_t bc = std::min(kBc, S - j0);
       // Causal: query tiles whose rows all lie above key j0 see none of these keys.
-      for (int64_t i0 = p.causal ? j0 / kBr * kBr : 0; i0 < L; i0 += kBr) {
+      const int64_t i_begin = p.causal ? j0 / kBr * kBr : 0;
+      if (i_begin >= L)  // no query sees these keys: their gradients are 0
+        for (int64_t j = j0; j < j0 + bc; ++j) {
+          std::fill(dk_n + j * kr, dk_n + j * kr + E, T(0));
+          std::fill(dv_n + j * vr, dv_n + j * vr + Ev, T(0));
+        }
+      for (int64_t i0 = i_begin; i0 < L; i0 += kBr) {
         const int64_t br = std::min(kBr, L - i0);
+        const T first_k = i0 == i_begin ? T(0) : T(1), first_q = j0 == 0 ? T(0) : T(1);  // betas
         tiles.scores(i0, br, j0, bc, P.data());
         for (int64_t r = 0; r < br; ++r) exp_shifted(&P[r * bc], &P[r * bc], bc, lse_n[i0 + r]);  // +inf → 0
         const T* Pd = P.data();
@@ -161,7 +169,7 @@ void flash_attention_backward(const AttentionProblem<T>& p, const T* out, const 
           for (int64_t e = 0; e < br * bc; ++e) Pz[e] = P[e] * z[e];
           Pd = Pz.data();
         }
-        gemm_ld(true, false, bc, Ev, br, T(1), Pd, bc, g + i0 * orow, orow, T(1), dv_n + j0 * vr, vr);
+        gemm_ld(true, false, bc, Ev, br, T(1), Pd, bc, g + i0 * orow, orow, first_k, dv_n + j0 * vr, vr);
         gemm_ld(false, true, br, bc, Ev, T(1), g + i0 * orow, orow, v + j0 * vr, vr, T(0), dP.data(), bc);
         for (int64_t r = 0; r < br; ++r) {
           T* ds = &dP[r * bc];
@@ -172,8 +180,8 @@ void flash_attention_backward(const AttentionProblem<T>& p, const T* out, const 
           else
             for (int64_t c = 0; c < bc; ++c) ds[c] = pr[c] * (ds[c] - Di);
         }
-        gemm_ld(false, false, br, E, bc, p.scale, dP.data(), bc, k + j0 * kr, kr, T(1), dq_n + i0 * qr, qr);
-        gemm_ld(true, false, bc, E, br, p.scale, dP.data(), bc, q + i0 * qr, qr, T(1), dk_n + j0 * kr, kr);
+        gemm_ld(false, false, br, E, bc, p.scale, dP.data(), bc, k + j0 * kr, kr, first_q, dq_n + i0 * qr, qr);
+        gemm_ld(true, false, bc, E, br, p.scale, dP.data(), bc, q + i0 * qr, qr, first_k, dk_n + j0 * kr, kr);
       }
     }
   });
