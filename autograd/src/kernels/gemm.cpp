@@ -1,6 +1,7 @@
 #include "kernels/gemm.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <xtensor-blas/xblas.hpp>
 
 #include "kernels/parallel.hpp"
@@ -67,12 +68,26 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
     blas_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, N);
     return;
   }
-  parallel_for(blocks, chunks, [&](int, int64_t b0, int64_t b1) {
+  auto rows = [&](int64_t b0, int64_t b1) {
     const int64_t r0 = b0 * kRows, r1 = std::min(b1 * kRows, M);
     const T* a = trans_a ? A + r0 : A + r0 * lda;
     init_rows(r0, r1);
     blas_gemm(trans_a, trans_b, r1 - r0, N, K, alpha, a, lda, B, ldb, beta, C + r0 * N, N);
-  });
+  };
+  // Tall products (op(B) a small share of the data: a layer's weight against 8192 rows) go in 4
+  // pieces per thread, claimed in turn, so a thread that starts late or runs slower doesn't leave
+  // the other waiting; each call packs B again, cheap only when B is small. The pieces depend on M
+  // alone and each row of C is computed whole by one call: any claiming order gives the same bits.
+  if (N * 16 <= M) {
+    const int64_t pieces = std::min<int64_t>(blocks, 4 * chunks);
+    std::atomic<int64_t> next{0};
+    parallel_for(chunks, chunks, [&](int, int64_t, int64_t) {
+      for (int64_t p; (p = next.fetch_add(1, std::memory_order_relaxed)) < pieces;)
+        rows(blocks * p / pieces, blocks * (p + 1) / pieces);
+    });
+    return;
+  }
+  parallel_for(blocks, chunks, [&](int, int64_t b0, int64_t b1) { rows(b0, b1); });
 }
 
 template <class T>
