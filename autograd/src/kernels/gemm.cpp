@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <xtensor-blas/xblas.hpp>
 
 #include "kernels/parallel.hpp"
@@ -66,6 +67,27 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   if (chunks <= 1) {
     init_rows(0, M);
     blas_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, N);
+    return;
+  }
+  // Deep products (K ≥ 16·max(M, N): a weight gradient, summed over thousands of rows) split K:
+  // split by rows, each thread would read and pack all of op(B). Chunk c multiplies its stretch of
+  // K into its own partial (chunk 0's into C); the partials are then added in chunk order.
+  if (K >= 16 * std::max(M, N)) {
+    init_rows(0, M);
+    std::unique_ptr<T[]> partial(new T[static_cast<size_t>((chunks - 1) * M * N)]);  // every element written
+    parallel_for(chunks, chunks, [&](int c, int64_t, int64_t) {
+      const int64_t k0 = K * c / chunks, k1 = K * (c + 1) / chunks;
+      const T* a = trans_a ? A + k0 * lda : A + k0;
+      const T* b = trans_b ? B + k0 : B + k0 * ldb;
+      T* out = c == 0 ? C : partial.get() + (c - 1) * M * N;
+      blas_gemm(trans_a, trans_b, M, N, k1 - k0, alpha, a, lda, b, ldb, c == 0 ? beta : T(0), out, N);
+    });
+    parallel_for(M, N, [&](int64_t r0, int64_t r1) {
+      for (int c = 1; c < chunks; ++c) {
+        const T* src = partial.get() + (c - 1) * M * N;
+        for (int64_t i = r0 * N; i < r1 * N; ++i) C[i] += src[i];
+      }
+    });
     return;
   }
   auto rows = [&](int64_t b0, int64_t b1) {
