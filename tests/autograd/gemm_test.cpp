@@ -1,6 +1,7 @@
-// kernels::small_gemm (the attention tiles' products) against a plain triple loop in long double:
-// every transpose combination, sides 1…64 including partial vectors, leading dimensions wider than
-// the matrices, alpha and beta, beta = 0 never reading C, and nothing outside C's M × N touched.
+// The matrix-product kernels against plain loops: kernels::small_gemm (the attention tiles'
+// products) in long double — every transpose combination, sides 1…64 including partial vectors,
+// leading dimensions wider than the matrices, alpha and beta, beta = 0 never reading C, nothing
+// outside C's M × N touched — and kernels::gemm's splits over the pool.
 #include <catch2/catch.hpp>
 
 #include <cmath>
