@@ -5,6 +5,7 @@
 #include <memory>
 #include <xtensor-blas/xblas.hpp>
 
+#include "allocator.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/small_gemm.hpp"
 
@@ -29,6 +30,11 @@ void single_threaded_blas() {
   }();
   (void)done;
 }
+
+struct FreeBuffer {
+  size_t bytes;
+  void operator()(void* p) const { detail::free_buffer(p, bytes); }
+};
 
 template <class T>
 void blas_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
@@ -74,7 +80,10 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   // K into its own partial (chunk 0's into C); the partials are then added in chunk order.
   if (K >= 16 * std::max(M, N)) {
     init_rows(0, M);
-    std::unique_ptr<T[]> partial(new T[static_cast<size_t>((chunks - 1) * M * N)]);  // every element written
+    // From the tensors' caching allocator: a step asks for the same sizes every time (fresh pages
+    // from malloc were faulted in again on every weight gradient). Every element is written.
+    const size_t bytes = sizeof(T) * static_cast<size_t>((chunks - 1) * M * N);
+    std::unique_ptr<T[], FreeBuffer> partial(static_cast<T*>(detail::alloc_buffer(bytes)), FreeBuffer{bytes});
     parallel_for(chunks, chunks, [&](int c, int64_t, int64_t) {
       const int64_t k0 = K * c / chunks, k1 = K * (c + 1) / chunks;
       const T* a = trans_a ? A + k0 * lda : A + k0;

@@ -86,15 +86,15 @@ void rows(int64_t M, int64_t K, const T* A, int64_t a_row, int64_t a_col, const 
   int64_t i = 0;
   for (; i + 8 <= M; i += 8)
     block<T, 8, NV>(K, A + i * a_row, a_row, a_col, B, ldb, alpha, beta, C + i * ldc, ldc, valid);
-  for (int r : {4, 2, 1})
-    if (i + r <= M) {
-      const T* a = A + i * a_row;
-      T* c = C + i * ldc;
-      if (r == 4) block<T, 4, NV>(K, a, a_row, a_col, B, ldb, alpha, beta, c, ldc, valid);
-      if (r == 2) block<T, 2, NV>(K, a, a_row, a_col, B, ldb, alpha, beta, c, ldc, valid);
-      if (r == 1) block<T, 1, NV>(K, a, a_row, a_col, B, ldb, alpha, beta, c, ldc, valid);
-      i += r;
-    }
+  if (i + 4 <= M) {
+    block<T, 4, NV>(K, A + i * a_row, a_row, a_col, B, ldb, alpha, beta, C + i * ldc, ldc, valid);
+    i += 4;
+  }
+  if (i + 2 <= M) {
+    block<T, 2, NV>(K, A + i * a_row, a_row, a_col, B, ldb, alpha, beta, C + i * ldc, ldc, valid);
+    i += 2;
+  }
+  if (i < M) block<T, 1, NV>(K, A + i * a_row, a_row, a_col, B, ldb, alpha, beta, C + i * ldc, ldc, valid);
 }
 
 // out[k·ld + j] = B[j·ldb + k] for j < N, k < K: op(B) of a transposed B as rows of the product.
